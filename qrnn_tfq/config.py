@@ -1,0 +1,160 @@
+"""The QRNN's hyperparameters and the layout every other module shares (SPEC sections 1-3).
+
+One frozen `QRNNConfig` fixes the lanes, the neurons, their subsets and the names of their
+parameters, so that the Cirq circuits, the TensorFlow engine and the Keras weights agree
+on what `phi_003_012` means without passing lists around.
+
+Layout:
+    lanes      0 .. I-1 are the in/out lanes, I .. I+W-1 the workspace lanes; lane 0 is
+               the most significant bit of every basis-state index (Cirq's big-endian order).
+    neurons    0 .. W-1 the input stage (targets: workspace lanes in order), then W neurons
+               per work stage, then I output neurons (targets: in/out lanes in order).
+    sources    of a neuron: every other lane, in lane order; subset `j` of a neuron is a
+               tuple of source *positions* (0 .. n-2), enumerated by size then
+               lexicographically (`itertools.combinations`), the same for every neuron.
+    weights    `theta` (N,), `phi` (N, K), `work_angles` (S, W).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+import math
+
+MAX_LANES = 30  # 2^30 amplitudes per sample is already 4 GiB in float32.
+
+
+@dataclasses.dataclass(frozen=True)
+class QRNNConfig:
+    """Topology of a QRNN cell (SPEC sections 1-3).
+
+    Attributes:
+        workspace_lanes: `W`, lanes that carry the cell state from step to step.
+        io_lanes: `I`, lanes the input words are written to and output words read from.
+        stages: `S`, work stages after the input stage.
+        degree: `d`, largest subset of source lanes a neuron weight multiplies.
+        order: `ord`, nesting order of the quantum neuron; 0 gives a coherent neuron.
+        bias: the fixed offset `b` added to every neuron's angle (pi/2 in the paper).
+    """
+
+    workspace_lanes: int
+    io_lanes: int
+    stages: int = 1
+    degree: int = 2
+    order: int = 2
+    bias: float = math.pi / 2
+
+    def __post_init__(self) -> None:
+        for name, low in (("workspace_lanes", 1), ("io_lanes", 1), ("stages", 0), ("order", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"`{name}` must be an int, got {value!r} of type {type(value).__name__}.")
+            if value < low:
+                raise ValueError(f"`{name}` must be at least {low}, got {value}.")
+        if isinstance(self.degree, bool) or not isinstance(self.degree, int):
+            raise TypeError(f"`degree` must be an int, got {self.degree!r}.")
+        if self.num_lanes > MAX_LANES:
+            raise ValueError(
+                f"`workspace_lanes + io_lanes` must be at most {MAX_LANES}, got "
+                f"{self.workspace_lanes} + {self.io_lanes} = {self.num_lanes}: a state of "
+                f"2^{self.num_lanes} amplitudes per sample does not fit in memory."
+            )
+        if not 1 <= self.degree <= self.num_lanes - 1:
+            raise ValueError(
+                f"`degree` must be between 1 and the number of source lanes "
+                f"{self.num_lanes - 1} (workspace_lanes + io_lanes - 1), got {self.degree}."
+            )
+        if self.order > 8:
+            raise ValueError(f"`order` must be at most 8 (2^order parameter blocks), got {self.order}.")
+        if not math.isfinite(self.bias):
+            raise ValueError(f"`bias` must be a finite number, got {self.bias}.")
+
+    # ---- sizes ---------------------------------------------------------------------------
+
+    @property
+    def num_lanes(self) -> int:
+        """`n = I + W`, the simulated qubits."""
+        return self.io_lanes + self.workspace_lanes
+
+    @property
+    def num_words(self) -> int:
+        """`2^I` output words."""
+        return 2**self.io_lanes
+
+    @property
+    def num_neurons(self) -> int:
+        """`N = W (S + 1) + I`."""
+        return self.workspace_lanes * (self.stages + 1) + self.io_lanes
+
+    @property
+    def num_workspace_neurons(self) -> int:
+        """Neurons of the input and work stages (they target workspace lanes)."""
+        return self.workspace_lanes * (self.stages + 1)
+
+    @property
+    def num_subsets(self) -> int:
+        """`K = sum_{k=1..d} C(n-1, k)`, weights `phi` per neuron."""
+        return len(self.subsets)
+
+    @property
+    def num_parameters(self) -> int:
+        """`P = N (1 + K) + S W` (SPEC section 3)."""
+        return self.num_neurons * (1 + self.num_subsets) + self.stages * self.workspace_lanes
+
+    @property
+    def num_hardware_qubits(self) -> int:
+        """`I + W + ord`: lanes plus reused ancillas."""
+        return self.num_lanes + self.order
+
+    @functools.cached_property
+    def subsets(self) -> tuple[tuple[int, ...], ...]:
+        """Source-position subsets of size 1..d, by size then lexicographically."""
+        positions = range(self.num_lanes - 1)
+        return tuple(s for k in range(1, self.degree + 1) for s in itertools.combinations(positions, k))
+
+    # ---- neurons ------------------------------------------------------------------------
+
+    def neuron_target(self, neuron: int) -> int:
+        """The lane neuron `neuron` acts on."""
+        if not 0 <= neuron < self.num_neurons:
+            raise ValueError(f"`neuron` must be between 0 and {self.num_neurons - 1}, got {neuron}.")
+        if neuron < self.num_workspace_neurons:
+            return self.io_lanes + neuron % self.workspace_lanes
+        return neuron - self.num_workspace_neurons
+
+    def neuron_sources(self, neuron: int) -> tuple[int, ...]:
+        """All lanes but the target, in lane order."""
+        target = self.neuron_target(neuron)
+        return tuple(lane for lane in range(self.num_lanes) if lane != target)
+
+    def neuron_subset_lanes(self, neuron: int, subset: int) -> tuple[int, ...]:
+        """The lanes whose product weight `phi[neuron, subset]` multiplies."""
+        sources = self.neuron_sources(neuron)
+        return tuple(sources[p] for p in self.subsets[subset])
+
+    # ---- symbol names (fixed width, so that a sort by name keeps the weight order) --------
+
+    def _width(self, count: int) -> int:
+        return max(3, len(str(max(count - 1, 0))))
+
+    def theta_name(self, neuron: int) -> str:
+        return f"theta_{neuron:0{self._width(self.num_neurons)}d}"
+
+    def phi_name(self, neuron: int, subset: int) -> str:
+        return f"phi_{neuron:0{self._width(self.num_neurons)}d}_{subset:0{self._width(self.num_subsets)}d}"
+
+    def work_name(self, stage: int, lane: int) -> str:
+        """Symbol of the work-stage rotation of stage `stage` (0-based) on workspace lane `lane`."""
+        return f"work_{stage:0{self._width(self.stages)}d}_{lane:0{self._width(self.workspace_lanes)}d}"
+
+    def symbol_names(self) -> list[str]:
+        """All parameter names in weight order: theta (N), phi (N, K) row-major, work (S, W)."""
+        names = [self.theta_name(k) for k in range(self.num_neurons)]
+        names += [self.phi_name(k, j) for k in range(self.num_neurons) for j in range(self.num_subsets)]
+        names += [self.work_name(s, w) for s in range(self.stages) for w in range(self.workspace_lanes)]
+        return names
+
+    def state_bytes(self, batch_size: int, dtype_bytes: int = 4) -> int:
+        """Bytes of one batch of full state vectors."""
+        return batch_size * 2**self.num_lanes * dtype_bytes

@@ -1,0 +1,113 @@
+"""The engine interface the Keras layer talks to, and the state-vector engine behind it.
+
+A layer holds an `Engine` and calls `run` (a whole sequence) or `step` (one step, for
+`tf.keras.layers.RNN`); engines differ in how they simulate, not in what they return.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+
+import tensorflow as tf
+
+from qrnn_tfq.config import QRNNConfig
+from qrnn_tfq.engine.factors import QRNNWeights, neuron_factors
+from qrnn_tfq.engine.compiled import compiled_run
+from qrnn_tfq.engine.sequence import SequenceOutputs, initial_state
+from qrnn_tfq.engine.step import StepOutputs, cell_step
+
+# Amplitude-sized tensors a training step keeps alive per neuron and time step (the
+# state before and after each mix, and its gradient): a deliberately generous estimate.
+_LIVE_STATES_PER_NEURON = 4
+
+
+def physical_memory_bytes() -> int:
+    """Physical memory of this machine."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def estimated_bytes(config: QRNNConfig, batch_size: int, steps: int, dtype: tf.DType, training: bool) -> int:
+    """Rough peak memory of one `run`: the states a gradient through all steps keeps."""
+    per_state = batch_size * 2**config.workspace_lanes * dtype.size
+    kept = _LIVE_STATES_PER_NEURON * config.num_neurons * (steps if training else 1)
+    full_states = batch_size * 2**config.num_lanes * dtype.size * (steps if training else 1) * config.io_lanes * 2
+    return per_state * kept + full_states
+
+
+def check_memory(config: QRNNConfig, batch_size: int, steps: int, dtype: tf.DType, training: bool) -> None:
+    """Raise ValueError when a run would clearly not fit in this machine's memory."""
+    need, have = estimated_bytes(config, batch_size, steps, dtype, training), physical_memory_bytes()
+    if need > have:
+        raise ValueError(
+            f"A QRNN with {config.num_lanes} lanes (workspace_lanes={config.workspace_lanes}, "
+            f"io_lanes={config.io_lanes}) on a batch of {batch_size} x {steps} steps needs about "
+            f"{need / 2**30:.1f} GiB ({dtype.name}, training={training}), more than the "
+            f"{have / 2**30:.1f} GiB of this machine: use fewer lanes, a smaller batch or shorter sequences."
+        )
+
+
+class Engine(abc.ABC):
+    """Simulates the QRNN recurrence (SPEC sections 3-4) for a Keras layer."""
+
+    name: str = ""
+
+    @abc.abstractmethod
+    def run(
+        self,
+        config: QRNNConfig,
+        weights: QRNNWeights,
+        input_words: tf.Tensor,
+        target_words: tf.Tensor,
+        scored: tf.Tensor,
+        measurement: str = "target",
+        seed: tf.Tensor | None = None,
+        mask: tf.Tensor | None = None,
+        state: tf.Tensor | None = None,
+    ) -> SequenceOutputs:
+        """A whole sequence; arguments as `qrnn_tfq.engine.run_sequence`."""
+
+    @abc.abstractmethod
+    def step(
+        self,
+        config: QRNNConfig,
+        weights: QRNNWeights,
+        state: tf.Tensor,
+        input_word: tf.Tensor,
+        target_word: tf.Tensor,
+        scored: tf.Tensor,
+        measurement: str,
+        seed: tf.Tensor,
+    ) -> StepOutputs:
+        """One step; arguments as `qrnn_tfq.engine.cell_step`, with weights instead of factors."""
+
+
+class StateVectorEngine(Engine):
+    """Postselected recurrence on batched real state vectors, XLA-compiled (SPEC section 7)."""
+
+    name = "state_vector"
+
+    def __init__(self, jit_compile: bool = True) -> None:
+        self.jit_compile = jit_compile
+        self._run = compiled_run(jit_compile)
+
+    def run(self, config, weights, input_words, target_words, scored, measurement="target", seed=None, mask=None, state=None):
+        dtype = weights.theta.dtype
+        if state is None:
+            state = initial_state(config, tf.shape(input_words)[0], dtype)
+        seed = tf.zeros([2], tf.int32) if seed is None else tf.cast(seed, tf.int32)
+        mask = tf.ones_like(scored, dtype=tf.bool) if mask is None else tf.cast(mask, tf.bool)
+        return self._run(config, measurement, weights, input_words, target_words, tf.cast(scored, tf.bool), seed, mask, state)
+
+    def step(self, config, weights, state, input_word, target_word, scored, measurement, seed):
+        return cell_step(config, neuron_factors(config, weights), state, input_word, target_word, scored, measurement, seed)
+
+
+_ENGINES: dict[str, type[Engine]] = {StateVectorEngine.name: StateVectorEngine}
+
+
+def get_engine(name: str) -> Engine:
+    """A new engine by name (the layer's `engine` argument)."""
+    if name not in _ENGINES:
+        raise ValueError(f"`engine` must be one of {sorted(_ENGINES)}, got {name!r}.")
+    return _ENGINES[name]()

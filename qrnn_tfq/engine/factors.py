@@ -1,0 +1,96 @@
+"""Neuron factors `c(x)`, `s(x)` for every neuron and source branch (SPEC section 2).
+
+They depend on the parameters only, so one forward pass computes them once and every time
+step reuses them. The weighted subset sums `sum_S phi_S prod_{i in S} x_i` over all
+`2^(n-1)` branches are a zeta (subset-sum) transform of the weights placed on the
+hypercube: `n - 1` adds over a `(2,)*(n-1)` tensor instead of a `2^(n-1) x K` matrix.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import tensorflow as tf
+
+from qrnn_tfq.config import QRNNConfig
+
+
+class QRNNWeights(NamedTuple):
+    """The trainable parameters, in the layout of `QRNNConfig`."""
+
+    theta: tf.Tensor  # (N,)
+    phi: tf.Tensor  # (N, K)
+    work_angles: tf.Tensor  # (S, W)
+
+
+class NeuronFactors(NamedTuple):
+    """Per-forward-pass constants of the step (SPEC section 2, note).
+
+    `workspace_table` holds the input and work-stage neurons' factors indexed by the input
+    word, so a step selects its slice with one matmul against the word's one-hot vector.
+    """
+
+    workspace_table: tf.Tensor  # (2^I, N_ws * 2 * 2^(W-1)): [c, s] per neuron
+    output_cos: tf.Tensor  # (I, 2^(n-1))
+    output_sin: tf.Tensor  # (I, 2^(n-1))
+    work_cos: tf.Tensor  # (S, W): cos(angle / 2) of the work-stage ry
+    work_sin: tf.Tensor  # (S, W)
+
+
+def subset_masks(config: QRNNConfig) -> np.ndarray:
+    """Branch index of each subset: the source positions of `S` set, position 0 the MSB."""
+    width = config.num_lanes - 1
+    return np.array([sum(1 << (width - 1 - p) for p in subset) for subset in config.subsets], dtype=np.int32)
+
+
+def subset_sums(config: QRNNConfig, phi: tf.Tensor) -> tf.Tensor:
+    """`sum_S phi[k, S] prod_{i in S} x_i` for every neuron `k` and branch `x`.
+
+    Args:
+        config: the topology.
+        phi: (N, K) weights.
+
+    Returns:
+        (N, 2^(n-1)) tensor, branch index big-endian over the source lanes.
+    """
+    width = config.num_lanes - 1
+    num_neurons = tf.shape(phi)[0]
+    # Weights on the hypercube: weight of subset S at the branch whose bits are S.
+    cube = tf.scatter_nd(
+        subset_masks(config)[:, None], tf.transpose(phi), shape=tf.stack([2**width, num_neurons])
+    )  # (2^(n-1), N)
+    cube = tf.reshape(tf.transpose(cube), [-1] + [2] * width)  # (N, 2, ..., 2)
+    for axis in range(1, width + 1):  # zeta transform: x=1 on an axis adds the x=0 half
+        low, high = tf.unstack(cube, axis=axis)
+        cube = tf.stack([low, low + high], axis=axis)
+    return tf.reshape(cube, [-1, 2**width])
+
+
+def neuron_angles(config: QRNNConfig, weights: QRNNWeights) -> tf.Tensor:
+    """`eta(x) = (b + theta + sum_S phi_S prod x) / 2`, shape (N, 2^(n-1))."""
+    dtype = weights.phi.dtype
+    sums = subset_sums(config, weights.phi)
+    return 0.5 * (tf.constant(config.bias, dtype) + weights.theta[:, None] + sums)
+
+
+def neuron_factors(config: QRNNConfig, weights: QRNNWeights) -> NeuronFactors:
+    """All factors of one forward pass: `c = cos(eta)^(2^ord)`, `s = sin(eta)^(2^ord)`."""
+    eta = neuron_angles(config, weights)
+    cos, sin = tf.cos(eta), tf.sin(eta)
+    for _ in range(config.order):  # repeated squaring: x^(2^ord)
+        cos, sin = cos * cos, sin * sin
+    num_ws = config.num_workspace_neurons
+    words, half_ws = config.num_words, 2 ** (config.workspace_lanes - 1)
+    # Workspace neurons: the source index is (input word, other workspace lanes).
+    table = tf.stack([cos[:num_ws], sin[:num_ws]], axis=1)  # (N_ws, 2, 2^(n-1))
+    table = tf.reshape(table, [num_ws, 2, words, half_ws])
+    table = tf.reshape(tf.transpose(table, [2, 0, 1, 3]), [words, num_ws * 2 * half_ws])
+    half_angles = 0.5 * weights.work_angles
+    return NeuronFactors(
+        workspace_table=table,
+        output_cos=cos[num_ws:],
+        output_sin=sin[num_ws:],
+        work_cos=tf.cos(half_angles),
+        work_sin=tf.sin(half_angles),
+    )

@@ -1,0 +1,101 @@
+"""The recurrence over a whole sequence (SPEC section 4), one `tf.scan` over time steps.
+
+The neuron factors are computed once per call; each step is `cell_step`. Everything is
+TF ops on tensors, so the function runs under `tf.function(jit_compile=True)` and is
+differentiable end to end with respect to the weights.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import tensorflow as tf
+
+from qrnn_tfq.config import QRNNConfig
+from qrnn_tfq.engine.factors import QRNNWeights, neuron_factors
+from qrnn_tfq.engine.step import cell_step
+
+
+class SequenceOutputs(NamedTuple):
+    """Per-step results of a sequence, batch-major."""
+
+    probabilities: tf.Tensor  # (B, T, 2^I)
+    measured: tf.Tensor  # (B, T) int32
+    postselection: tf.Tensor  # (B, T) probability of the measured word
+    final_state: tf.Tensor  # (B, 2^W)
+
+
+def initial_state(config: QRNNConfig, batch_size: tf.Tensor | int, dtype: tf.DType = tf.float32) -> tf.Tensor:
+    """All lanes in 0: the workspace state `|0...0>`, shape (B, 2^W)."""
+    return tf.one_hot(tf.zeros([batch_size], tf.int32), 2**config.workspace_lanes, dtype=dtype)
+
+
+def run_sequence(
+    config: QRNNConfig,
+    weights: QRNNWeights,
+    input_words: tf.Tensor,
+    target_words: tf.Tensor,
+    scored: tf.Tensor,
+    measurement: str = "target",
+    seed: tf.Tensor | None = None,
+    mask: tf.Tensor | None = None,
+    state: tf.Tensor | None = None,
+) -> SequenceOutputs:
+    """Run the cell over `T` steps.
+
+    Args:
+        config: the topology.
+        weights: the parameters, all of one float dtype (the engine's dtype).
+        input_words: (B, T) int32 word read at each step.
+        target_words: (B, T) int32 word the output at each step predicts.
+        scored: (B, T) bool, steps where `measurement` picks the measured word.
+        measurement: "target" (training: always postselect the target), "sample" or
+            "argmax" (evaluation: at scored steps; unscored steps take the target).
+        seed: (2,) int32 seed for "sample"; step `t` uses `fold_in(seed, t)`.
+        mask: optional (B, T) bool; a masked step keeps the state and repeats the
+            previous output, as in Keras RNN layers.
+        state: optional (B, 2^W) initial workspace state, default `|0...0>`.
+
+    Returns:
+        `SequenceOutputs`.
+    """
+    dtype = weights.theta.dtype
+    factors = neuron_factors(config, weights)
+    batch = tf.shape(input_words)[0]
+    if state is None:
+        state = initial_state(config, batch, dtype)
+    if seed is None:
+        seed = tf.zeros([2], tf.int32)
+    if mask is None:
+        mask = tf.ones_like(scored, dtype=tf.bool)
+    steps = tf.range(tf.shape(input_words)[1])
+    time_major = [tf.transpose(t) for t in (input_words, target_words, scored, mask)]  # (T, B)
+
+    def step(carry, elems):
+        previous_state, previous_probabilities, _, _ = carry
+        input_word, target_word, step_scored, step_mask, t = elems
+        out = cell_step(
+            config, factors, previous_state, input_word, target_word, step_scored, measurement,
+            tf.random.experimental.stateless_fold_in(seed, t),
+        )
+        keep = step_mask[:, None]
+        return (
+            tf.where(keep, out.state, previous_state),
+            tf.where(keep, out.probabilities, previous_probabilities),
+            tf.where(step_mask, out.measured, target_word),
+            tf.where(step_mask, out.postselection, tf.ones_like(out.postselection)),
+        )
+
+    start = (
+        state,
+        tf.zeros([batch, config.num_words], dtype),
+        tf.zeros([batch], tf.int32),
+        tf.ones([batch], dtype),
+    )
+    states, probabilities, measured, postselection = tf.scan(step, (*time_major, steps), initializer=start)
+    return SequenceOutputs(
+        probabilities=tf.transpose(probabilities, [1, 0, 2]),
+        measured=tf.transpose(measured),
+        postselection=tf.transpose(postselection),
+        final_state=states[-1],
+    )

@@ -1,0 +1,114 @@
+"""One time step of the QRNN cell on the carried workspace state (SPEC sections 3 and 4).
+
+Between steps the in/out lanes are in 0 (step 7 flips them back), so only the workspace
+state `psi` (B, 2^W) is carried. During the input and work stages the in/out lanes hold
+the basis word `x` and are only read, so the full state stays `|x> (x) psi` and each
+workspace neuron acts on `psi` with its factors at branch `x`; undoing the input flips
+(step 4) leaves `|0> (x) psi`, and the output stage runs on the full state.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import tensorflow as tf
+
+from qrnn_tfq.config import QRNNConfig
+from qrnn_tfq.engine import state_ops
+from qrnn_tfq.engine.factors import NeuronFactors
+
+MEASUREMENTS = ("target", "sample", "argmax")
+
+
+class StepOutputs(NamedTuple):
+    """What one step emits."""
+
+    probabilities: tf.Tensor  # (B, 2^I) output distribution p_i
+    measured: tf.Tensor  # (B,) int32 word the in/out lanes were projected onto
+    postselection: tf.Tensor  # (B,) p_i(measured), the step's postselection probability
+    state: tf.Tensor  # (B, 2^W) workspace state for the next step
+
+
+def workspace_stages(config: QRNNConfig, factors: NeuronFactors, state: tf.Tensor, input_one_hot: tf.Tensor) -> tf.Tensor:
+    """SPEC section 3 steps 1-4: input stage and work stages on the workspace state."""
+    width, half = config.workspace_lanes, 2 ** (config.workspace_lanes - 1)
+    selected = tf.matmul(input_one_hot, factors.workspace_table)  # (B, N_ws * 2 * 2^(W-1))
+    selected = tf.reshape(selected, [-1, config.num_workspace_neurons, 2, half])
+    neuron = 0
+    for stage in range(config.stages + 1):
+        if stage > 0:
+            for lane in range(width):
+                state = state_ops.mix_lane(
+                    state, lane, width, factors.work_cos[stage - 1, lane], factors.work_sin[stage - 1, lane]
+                )
+        for lane in range(width):
+            cos = state_ops.branch_factors(selected[:, neuron, 0], lane, width)
+            sin = state_ops.branch_factors(selected[:, neuron, 1], lane, width)
+            state = state_ops.normalize(state_ops.mix_lane(state, lane, width, cos, sin))
+            neuron += 1
+    return state
+
+
+def output_stage(config: QRNNConfig, factors: NeuronFactors, state: tf.Tensor) -> tf.Tensor:
+    """SPEC section 3 step 5: the output neurons on `|0>_io (x) psi`, returns (B, 2^n)."""
+    full = state_ops.embed_workspace(state, config.num_words)
+    for lane in range(config.io_lanes):
+        cos = state_ops.branch_factors(factors.output_cos[lane], lane, config.num_lanes)
+        sin = state_ops.branch_factors(factors.output_sin[lane], lane, config.num_lanes)
+        full = state_ops.normalize(state_ops.mix_lane(full, lane, config.num_lanes, cos, sin))
+    return full
+
+
+def choose_words(
+    probabilities: tf.Tensor, target: tf.Tensor, scored: tf.Tensor, measurement: str, seed: tf.Tensor
+) -> tf.Tensor:
+    """The word to measure (SPEC section 4): the target, or at scored steps a sample or argmax."""
+    if measurement == "target":
+        return target
+    if measurement == "argmax":
+        chosen = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+    elif measurement == "sample":
+        logits = tf.math.log(tf.maximum(probabilities, state_ops.tiny(probabilities.dtype)))
+        chosen = tf.random.stateless_categorical(logits, 1, seed=seed, dtype=tf.int32)[:, 0]
+    else:
+        raise ValueError(f"`measurement` must be one of {MEASUREMENTS}, got {measurement!r}.")
+    return tf.where(scored, chosen, target)
+
+
+def cell_step(
+    config: QRNNConfig,
+    factors: NeuronFactors,
+    state: tf.Tensor,
+    input_word: tf.Tensor,
+    target_word: tf.Tensor,
+    scored: tf.Tensor,
+    measurement: str,
+    seed: tf.Tensor,
+) -> StepOutputs:
+    """One step: write `input_word`, run the stages, read p, measure, reset the in/out lanes.
+
+    Args:
+        config: the topology.
+        factors: `neuron_factors` of this forward pass.
+        state: (B, 2^W) workspace state, unit norm.
+        input_word: (B,) int32 word index read at this step.
+        target_word: (B,) int32 word the output predicts (measured in training).
+        scored: (B,) bool, steps where `measurement` chooses the measured word.
+        measurement: "target" (teacher forcing), "sample" or "argmax".
+        seed: (2,) int32 seed of the sample at this step.
+
+    Returns:
+        `StepOutputs`. A postselection of probability 0 leaves a zero state and zero
+        probabilities from then on (every norm is floored at the dtype's `tiny`): the
+        loss sees `log(tiny)`, large and finite, never NaN.
+    """
+    dtype = state.dtype
+    state = workspace_stages(config, factors, state, tf.one_hot(input_word, config.num_words, dtype=dtype))
+    full = output_stage(config, factors, state)  # (B, 2^n)
+    probabilities = state_ops.word_probabilities(full, config.num_words)  # (B, 2^I)
+    measured = choose_words(probabilities, target_word, scored, measurement, seed)
+    measured_one_hot = tf.one_hot(measured, config.num_words, dtype=dtype)
+    postselection = tf.reduce_sum(measured_one_hot * probabilities, axis=-1)  # (B,)
+    projected = state_ops.project_word(full, measured_one_hot)  # (B, 2^W)
+    next_state = projected * tf.math.rsqrt(tf.maximum(postselection, state_ops.tiny(dtype)))[:, None]
+    return StepOutputs(probabilities, measured, postselection, next_state)

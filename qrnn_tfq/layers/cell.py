@@ -1,0 +1,153 @@
+"""`QRNNCell`: one QRNN time step for `tf.keras.layers.RNN` (SPEC sections 2-4)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import tensorflow as tf
+
+from qrnn_tfq.config import QRNNConfig
+from qrnn_tfq.engine import QRNNWeights, get_engine, initial_state
+from qrnn_tfq.layers.words import bits_to_words, split_inputs
+
+_keras = tf.keras
+_base_layer = _keras.layers.Layer
+
+
+def _check_spread(name: str, value: float) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"`{name}` must be a finite number >= 0, got {value!r}.")
+    return float(value)
+
+
+def _derived_seed(seed: int | None, offset: int) -> int | None:
+    return None if seed is None else seed + offset
+
+
+@_keras.utils.register_keras_serializable(package="qrnn_tfq")
+class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
+    """One step of a recurrent quantum neural network.
+
+    The cell carries the workspace state vector `(B, 2^W)` and outputs the distribution
+    `p` over the `2^I` output words. Per step it takes the input bits `(B, I)`, or a
+    dict with "inputs", "targets" `(B, I)` and "scored" `(B,)`: in training it measures
+    (postselects) the target; otherwise it measures the target at unscored steps and a
+    sample or the argmax of `p` at scored steps. Without targets every step is scored.
+
+    Args:
+        workspace: `W`, workspace lanes.
+        io_width: `I`, in/out lanes (bits per word).
+        stages: `S`, work stages.
+        degree: `d`, largest subset of source lanes a weight multiplies.
+        order: `ord`, neuron order (2 in the paper; 0 is a coherent neuron).
+        bias: fixed offset `b` of every neuron's angle.
+        theta_stddev: spread of the normal initialiser of the neuron biases.
+        phi_stddev: spread of the normal initialiser of the subset weights.
+        work_stddev: spread of the normal initialiser of the work-stage angles.
+        measurement: "sample" or "argmax", the evaluation-time choice at scored steps.
+        seed: seeds the initialisers and the sampling.
+        engine: name of the simulation engine.
+    """
+
+    def __init__(
+        self,
+        workspace: int,
+        io_width: int,
+        stages: int = 1,
+        degree: int = 2,
+        order: int = 2,
+        bias: float = math.pi / 2,
+        theta_stddev: float = 0.1,
+        phi_stddev: float = 0.01,
+        work_stddev: float = 0.01,
+        measurement: str = "sample",
+        seed: int | None = None,
+        engine: str = "state_vector",
+        **kwargs: Any,
+    ) -> None:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"`seed` must be an int or None, got {seed!r}.")
+        super().__init__(seed=seed, force_generator=True, rng_type="stateful", **kwargs)
+        self.config = QRNNConfig(workspace, io_width, stages, degree, order, float(bias))
+        self.theta_stddev = _check_spread("theta_stddev", theta_stddev)
+        self.phi_stddev = _check_spread("phi_stddev", phi_stddev)
+        self.work_stddev = _check_spread("work_stddev", work_stddev)
+        if measurement not in ("sample", "argmax"):
+            raise ValueError(f"`measurement` must be 'sample' or 'argmax', got {measurement!r}.")
+        self.measurement = measurement
+        self.seed = seed
+        self.engine = get_engine(engine)
+        self.state_size = 2**workspace
+        self.output_size = 2**io_width
+
+    def build(self, input_shape: Any) -> None:
+        cfg = self.config
+        normal = _keras.initializers.RandomNormal
+        self.theta = self.add_weight(
+            name="theta", shape=(cfg.num_neurons,),
+            initializer=normal(stddev=self.theta_stddev, seed=_derived_seed(self.seed, 0)),
+        )
+        self.phi = self.add_weight(
+            name="phi", shape=(cfg.num_neurons, cfg.num_subsets),
+            initializer=normal(stddev=self.phi_stddev, seed=_derived_seed(self.seed, 1)),
+        )
+        self.work_angles = self.add_weight(
+            name="work_angles", shape=(cfg.stages, cfg.workspace_lanes),
+            initializer=normal(stddev=self.work_stddev, seed=_derived_seed(self.seed, 2)),
+        )
+        self.built = True
+
+    @property
+    def weights_tuple(self) -> QRNNWeights:
+        """The weights in the engine's layout, cast to the compute dtype."""
+        return QRNNWeights(*(tf.cast(w, self.compute_dtype) for w in (self.theta, self.phi, self.work_angles)))
+
+    def sampling_seed(self) -> tf.Tensor:
+        """A fresh (2,) seed for the stateless sampling ops, drawn from the seeded generator."""
+        return tf.cast(self._random_generator.make_seed_for_stateless_op(), tf.int32)
+
+    def call(self, inputs: Any, states: Any, training: bool | None = None) -> tuple[tf.Tensor, list[tf.Tensor]]:
+        input_bits, target_bits, scored = split_inputs(inputs)
+        width = self.config.io_lanes
+        input_words = bits_to_words(input_bits, width, "inputs")
+        if target_bits is None:
+            target_words, scored = tf.zeros_like(input_words), tf.ones_like(input_words, dtype=tf.bool)
+        else:
+            target_words = bits_to_words(target_bits, width, "targets")
+            scored = tf.ones_like(input_words, tf.bool) if scored is None else tf.reshape(tf.cast(scored, tf.bool), [-1])
+        measurement = "target" if (training and target_bits is not None) else self.measurement
+        state = states[0] if isinstance(states, (list, tuple)) else states
+        out = self.engine.step(
+            self.config, self.weights_tuple, state, input_words, target_words, scored, measurement, self.sampling_seed()
+        )
+        return out.probabilities, [out.state]
+
+    def get_initial_state(self, inputs: Any = None, batch_size: Any = None, dtype: Any = None) -> list[tf.Tensor]:
+        """All lanes in 0 (SPEC section 3), not the zero vector Keras would use.
+
+        The state is in the layer's compute dtype; `dtype` (the input bits' dtype, as
+        `RNN` passes it) is ignored.
+        """
+        if batch_size is None:
+            batch_size = tf.shape(tf.nest.flatten(inputs)[0])[0]
+        return [initial_state(self.config, batch_size, tf.as_dtype(self.compute_dtype))]
+
+    def get_config(self) -> dict[str, Any]:
+        cfg = self.config
+        config = {
+            "workspace": cfg.workspace_lanes,
+            "io_width": cfg.io_lanes,
+            "stages": cfg.stages,
+            "degree": cfg.degree,
+            "order": cfg.order,
+            "bias": cfg.bias,
+            "theta_stddev": self.theta_stddev,
+            "phi_stddev": self.phi_stddev,
+            "work_stddev": self.work_stddev,
+            "measurement": self.measurement,
+            "seed": self.seed,
+            "engine": self.engine.name,
+        }
+        return {**super().get_config(), **config}
+
