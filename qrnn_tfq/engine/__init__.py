@@ -11,12 +11,14 @@ from qrnn_tfq.engine.base import get_engine as get_engine
 from qrnn_tfq.engine.factors import NeuronFactors as NeuronFactors
 from qrnn_tfq.engine.factors import QRNNWeights as QRNNWeights
 from qrnn_tfq.engine.factors import neuron_angles as neuron_angles
+from qrnn_tfq.engine.factors import neuron_cos_sin as neuron_cos_sin
 from qrnn_tfq.engine.factors import neuron_factors as neuron_factors
 from qrnn_tfq.engine.sequence import SequenceOutputs as SequenceOutputs
 from qrnn_tfq.engine.sequence import initial_state as initial_state
 from qrnn_tfq.engine.sequence import run_sequence as run_sequence
 from qrnn_tfq.engine.step import MEASUREMENTS as MEASUREMENTS
 from qrnn_tfq.engine.step import StepOutputs as StepOutputs
+from qrnn_tfq.engine.step import apply_neuron as apply_neuron
 from qrnn_tfq.engine.step import cell_step as cell_step
 
 __all__ = [
@@ -27,11 +29,13 @@ __all__ = [
     "SequenceOutputs",
     "StateVectorEngine",
     "StepOutputs",
+    "apply_neuron",
     "cell_step",
     "check_memory",
     "get_engine",
     "initial_state",
     "neuron_angles",
+    "neuron_cos_sin",
     "neuron_factors",
     "run_sequence",
 ]

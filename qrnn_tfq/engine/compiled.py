@@ -52,7 +52,9 @@ def compiled_run(jit_compile: bool = True) -> Callable[..., SequenceOutputs]:
 
         @tf.custom_gradient
         def differentiable(theta, phi, work_angles, start):
-            out = forward(config, measurement, QRNNWeights(theta, phi, work_angles), *words, start)
+            # stop_gradient: an outer tape must not record the compiled call itself.
+            detached = [tf.stop_gradient(t) for t in (theta, phi, work_angles, start)]
+            out = forward(config, measurement, QRNNWeights(*detached[:3]), *words, detached[3])
 
             def grad(d_probabilities, d_measured, d_postselection, d_final_state):
                 upstream = [

@@ -74,12 +74,18 @@ def neuron_angles(config: QRNNConfig, weights: QRNNWeights) -> tf.Tensor:
     return 0.5 * (tf.constant(config.bias, dtype) + weights.theta[:, None] + sums)
 
 
-def neuron_factors(config: QRNNConfig, weights: QRNNWeights) -> NeuronFactors:
-    """All factors of one forward pass: `c = cos(eta)^(2^ord)`, `s = sin(eta)^(2^ord)`."""
+def neuron_cos_sin(config: QRNNConfig, weights: QRNNWeights) -> tuple[tf.Tensor, tf.Tensor]:
+    """`c = cos(eta)^(2^ord)`, `s = sin(eta)^(2^ord)` for every neuron, each (N, 2^(n-1))."""
     eta = neuron_angles(config, weights)
     cos, sin = tf.cos(eta), tf.sin(eta)
     for _ in range(config.order):  # repeated squaring: x^(2^ord)
         cos, sin = cos * cos, sin * sin
+    return cos, sin
+
+
+def neuron_factors(config: QRNNConfig, weights: QRNNWeights) -> NeuronFactors:
+    """All factors of one forward pass, laid out for `cell_step`."""
+    cos, sin = neuron_cos_sin(config, weights)
     num_ws = config.num_workspace_neurons
     words, half_ws = config.num_words, 2 ** (config.workspace_lanes - 1)
     # Workspace neurons: the source index is (input word, other workspace lanes).

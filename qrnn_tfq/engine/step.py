@@ -49,13 +49,29 @@ def workspace_stages(config: QRNNConfig, factors: NeuronFactors, state: tf.Tenso
     return state
 
 
+def apply_neuron(config: QRNNConfig, state: tf.Tensor, neuron: int, cos: tf.Tensor, sin: tf.Tensor) -> tf.Tensor:
+    """The postselected neuron of SPEC section 2 on a full state (B, 2^n), renormalised.
+
+    Args:
+        config: the topology.
+        state: (B, 2^n) amplitudes over all lanes.
+        neuron: the neuron's index (it fixes the target lane).
+        cos: (2^(n-1),) its factors `c(x)` over the source branches, big-endian.
+        sin: (2^(n-1),) its factors `s(x)`.
+    """
+    lane, lanes = config.neuron_target(neuron), config.num_lanes
+    mixed = state_ops.mix_lane(
+        state, lane, lanes, state_ops.branch_factors(cos, lane, lanes), state_ops.branch_factors(sin, lane, lanes)
+    )
+    return state_ops.normalize(mixed)
+
+
 def output_stage(config: QRNNConfig, factors: NeuronFactors, state: tf.Tensor) -> tf.Tensor:
     """SPEC section 3 step 5: the output neurons on `|0>_io (x) psi`, returns (B, 2^n)."""
     full = state_ops.embed_workspace(state, config.num_words)
     for lane in range(config.io_lanes):
-        cos = state_ops.branch_factors(factors.output_cos[lane], lane, config.num_lanes)
-        sin = state_ops.branch_factors(factors.output_sin[lane], lane, config.num_lanes)
-        full = state_ops.normalize(state_ops.mix_lane(full, lane, config.num_lanes, cos, sin))
+        neuron = config.num_workspace_neurons + lane
+        full = apply_neuron(config, full, neuron, factors.output_cos[lane], factors.output_sin[lane])
     return full
 
 

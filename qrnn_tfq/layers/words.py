@@ -30,7 +30,7 @@ def _check_binary(bits: tf.Tensor, name: str) -> list:
         if bad.size:
             index = tuple(int(i) for i in bad[0])
             raise ValueError(
-                f"`{name}` must hold binary words (bits 0 or 1), got {values[index]!r} at index {index}."
+                f"`{name}` must hold binary words (bits 0 or 1), got {values[index].item()!r} at index {index}."
             )
         return []
     ok = tf.reduce_all(tf.logical_or(tf.equal(bits, 0), tf.equal(bits, 1)))

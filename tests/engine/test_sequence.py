@@ -1,0 +1,121 @@
+"""The recurrence: unit norm, distributions, the zero-probability guard, gradients, dtypes."""
+
+import numpy as np
+import pytest
+
+import qrnn_tfq  # noqa: F401
+import tensorflow as tf
+from qrnn_tfq.config import QRNNConfig
+from qrnn_tfq.engine import StateVectorEngine, run_sequence
+from qrnn_tfq.losses import word_nll
+from qrnn_tfq.testing import random_weights, random_words
+
+
+def test_norm_stays_one_over_1000_steps():
+    cfg = QRNNConfig(4, 2, stages=1, degree=2, order=2)
+    weights = random_weights(cfg, seed=0, dtype=tf.float32, spread=0.5)
+    inputs, targets, scored = random_words(cfg, 8, 1000, seed=1)
+    out = StateVectorEngine().run(cfg, weights, inputs, targets, scored, measurement="sample", seed=tf.constant([1, 2]))
+    np.testing.assert_allclose(tf.norm(out.final_state, axis=-1).numpy(), 1.0, atol=1e-5)
+    np.testing.assert_allclose(tf.reduce_sum(out.probabilities, -1).numpy(), 1.0, atol=1e-5)
+    assert np.all(out.postselection.numpy() > 0)
+
+
+@pytest.mark.parametrize("measurement", ["target", "argmax", "sample"])
+def test_measured_words_follow_the_protocol(measurement):
+    cfg = QRNNConfig(3, 2, stages=1, degree=2)
+    weights = random_weights(cfg, seed=2)
+    inputs, targets, scored = random_words(cfg, 16, 12, seed=3)
+    out = run_sequence(cfg, weights, inputs, targets, scored, measurement, seed=tf.constant([5, 6]))
+    measured, probs = out.measured.numpy(), out.probabilities.numpy()
+    unscored = ~scored.numpy()
+    assert np.array_equal(measured[unscored], targets.numpy()[unscored])
+    if measurement == "target":
+        assert np.array_equal(measured, targets.numpy())
+    if measurement == "argmax":
+        assert np.array_equal(measured[~unscored], probs.argmax(-1)[~unscored])
+    chosen_probability = np.take_along_axis(probs, measured[..., None], -1)[..., 0]
+    np.testing.assert_allclose(out.postselection.numpy(), chosen_probability, atol=1e-12)
+
+
+def test_sampling_is_seeded():
+    cfg = QRNNConfig(3, 2, stages=1, degree=2)
+    weights = random_weights(cfg, seed=4)
+    inputs, targets, _ = random_words(cfg, 64, 10, seed=5)
+    scored = tf.ones_like(inputs, tf.bool)
+    runs = [run_sequence(cfg, weights, inputs, targets, scored, "sample", seed=tf.constant(s)).measured.numpy() for s in ([1, 2], [1, 2], [3, 4])]
+    assert np.array_equal(runs[0], runs[1])
+    assert not np.array_equal(runs[0], runs[2])
+
+
+def test_zero_probability_postselection_gives_no_nan():
+    # eta = 0 for every neuron: no rotation anywhere, the output word is always 0, so
+    # postselecting word 3 has probability exactly 0.
+    cfg = QRNNConfig(2, 2, stages=1, degree=1, order=2, bias=0.0)
+    zeros = random_weights(cfg, seed=0, spread=0.0)
+    weights = type(zeros)(*(tf.Variable(w) for w in zeros))
+    inputs = tf.zeros([2, 4], tf.int32)
+    targets = tf.constant([[3, 0, 1, 2], [0, 0, 0, 0]], tf.int32)
+    scored = tf.ones_like(inputs, tf.bool)
+    with tf.GradientTape() as tape:
+        out = StateVectorEngine().run(cfg, weights, inputs, targets, scored)
+        loss = word_nll(out.probabilities, targets, scored)
+    grads = tape.gradient(loss, list(weights))
+    assert out.postselection.numpy()[0, 0] == 0.0
+    assert np.all(np.isfinite(out.probabilities.numpy())) and np.all(np.isfinite(out.final_state.numpy()))
+    assert np.isfinite(loss.numpy()) and loss.numpy() > 100
+    assert all(np.all(np.isfinite(g.numpy())) for g in grads)
+
+
+def test_mask_freezes_state_and_repeats_output():
+    cfg = QRNNConfig(3, 1, stages=1, degree=2)
+    weights = random_weights(cfg, seed=6)
+    inputs, targets, scored = random_words(cfg, 4, 6, seed=7)
+    mask = tf.constant([[True] * 6, [True, True, False, False, True, True], [True] * 6, [True, False, True, True, True, True]])
+    masked = run_sequence(cfg, weights, inputs, targets, scored, mask=mask)
+    # Dropping the masked steps gives the same final state.
+    for row in range(4):
+        keep = mask.numpy()[row]
+        sub = run_sequence(cfg, weights, *(tf.boolean_mask(t[row : row + 1], keep, axis=1) for t in (inputs, targets, scored)))
+        np.testing.assert_allclose(masked.final_state.numpy()[row], sub.final_state.numpy()[0], atol=1e-12)
+    np.testing.assert_allclose(masked.probabilities.numpy()[1, 2], masked.probabilities.numpy()[1, 1])
+
+
+def test_float32_agrees_with_float64():
+    cfg = QRNNConfig(4, 2, stages=2, degree=2)
+    weights = random_weights(cfg, seed=8, spread=0.3)
+    weights32 = type(weights)(*(tf.cast(w, tf.float32) for w in weights))
+    inputs, targets, scored = random_words(cfg, 8, 30, seed=9)
+    engine = StateVectorEngine()
+    out64 = engine.run(cfg, weights, inputs, targets, scored)
+    out32 = engine.run(cfg, weights32, inputs, targets, scored)
+    assert out64.probabilities.dtype == tf.float64 and out32.probabilities.dtype == tf.float32
+    # 30 steps of about 20 neurons each: float32 rounding adds up to a few 1e-5.
+    np.testing.assert_allclose(out32.probabilities.numpy(), out64.probabilities.numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("jit_compile", [True, False])
+def test_gradient_matches_finite_differences(jit_compile):
+    cfg = QRNNConfig(3, 2, stages=1, degree=2, order=2)
+    weights = random_weights(cfg, seed=10, spread=0.5)
+    inputs, targets, scored = random_words(cfg, 4, 5, seed=11)
+    engine = StateVectorEngine(jit_compile=jit_compile)
+
+    def loss_of(w):
+        out = engine.run(cfg, w, inputs, targets, scored)
+        return word_nll(out.probabilities, targets, scored) + 0.3 * tf.reduce_mean(out.final_state)
+
+    variables = [tf.Variable(w) for w in weights]
+    with tf.GradientTape() as tape:
+        loss = loss_of(type(weights)(*variables))
+    grads = tape.gradient(loss, variables)
+    rng = np.random.default_rng(12)
+    eps = 1e-6
+    for index, w in enumerate(weights):
+        direction = rng.normal(size=w.shape)
+        shifted = [list(weights), list(weights)]
+        shifted[0][index] = w + eps * direction
+        shifted[1][index] = w - eps * direction
+        numeric = (loss_of(type(weights)(*shifted[0])) - loss_of(type(weights)(*shifted[1]))).numpy() / (2 * eps)
+        analytic = float(tf.reduce_sum(grads[index] * direction))
+        assert analytic == pytest.approx(numeric, rel=1e-5, abs=1e-8)
