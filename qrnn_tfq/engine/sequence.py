@@ -30,44 +30,26 @@ def initial_state(config: QRNNConfig, batch_size: tf.Tensor | int, dtype: tf.DTy
     return tf.one_hot(tf.zeros([batch_size], tf.int32), 2**config.workspace_lanes, dtype=dtype)
 
 
-def run_sequence(
+def scan_sequence(
     config: QRNNConfig,
     weights: QRNNWeights,
     input_words: tf.Tensor,
     target_words: tf.Tensor,
     scored: tf.Tensor,
-    measurement: str = "target",
-    seed: tf.Tensor | None = None,
-    mask: tf.Tensor | None = None,
-    state: tf.Tensor | None = None,
-) -> SequenceOutputs:
-    """Run the cell over `T` steps.
-
-    Args:
-        config: the topology.
-        weights: the parameters, all of one float dtype (the engine's dtype).
-        input_words: (B, T) int32 word read at each step.
-        target_words: (B, T) int32 word the output at each step predicts.
-        scored: (B, T) bool, steps where `measurement` picks the measured word.
-        measurement: "target" (training: always postselect the target), "sample" or
-            "argmax" (evaluation: at scored steps; unscored steps take the target).
-        seed: (2,) int32 seed for "sample"; step `t` uses `fold_in(seed, t)`.
-        mask: optional (B, T) bool; a masked step keeps the state and repeats the
-            previous output, as in Keras RNN layers.
-        state: optional (B, 2^W) initial workspace state, default `|0...0>`.
+    measurement: str,
+    seed: tf.Tensor,
+    mask: tf.Tensor,
+    state: tf.Tensor,
+) -> tuple[SequenceOutputs, tf.Tensor]:
+    """`run_sequence` with every argument given; also returns the state before each step.
 
     Returns:
-        `SequenceOutputs`.
+        The outputs and the workspace states before each step, (T, B, 2^W): all that
+        the backward pass keeps (it recomputes the inside of each step).
     """
     dtype = weights.theta.dtype
     factors = neuron_factors(config, weights)
     batch = tf.shape(input_words)[0]
-    if state is None:
-        state = initial_state(config, batch, dtype)
-    if seed is None:
-        seed = tf.zeros([2], tf.int32)
-    if mask is None:
-        mask = tf.ones_like(scored, dtype=tf.bool)
     steps = tf.range(tf.shape(input_words)[1])
     time_major = [tf.transpose(t) for t in (input_words, target_words, scored, mask)]  # (T, B)
 
@@ -86,16 +68,51 @@ def run_sequence(
             tf.where(step_mask, out.postselection, tf.ones_like(out.postselection)),
         )
 
-    start = (
-        state,
-        tf.zeros([batch, config.num_words], dtype),
-        tf.zeros([batch], tf.int32),
-        tf.ones([batch], dtype),
-    )
+    start = (state, tf.zeros([batch, config.num_words], dtype), tf.zeros([batch], tf.int32), tf.ones([batch], dtype))
     states, probabilities, measured, postselection = tf.scan(step, (*time_major, steps), initializer=start)
-    return SequenceOutputs(
+    outputs = SequenceOutputs(
         probabilities=tf.transpose(probabilities, [1, 0, 2]),
         measured=tf.transpose(measured),
         postselection=tf.transpose(postselection),
         final_state=states[-1],
     )
+    return outputs, tf.concat([state[None], states[:-1]], axis=0)
+
+
+def run_sequence(
+    config: QRNNConfig,
+    weights: QRNNWeights,
+    input_words: tf.Tensor,
+    target_words: tf.Tensor,
+    scored: tf.Tensor,
+    measurement: str = "target",
+    seed: tf.Tensor | None = None,
+    mask: tf.Tensor | None = None,
+    state: tf.Tensor | None = None,
+) -> SequenceOutputs:
+    """Run the cell over `T` steps (plain TF autodiff; the layer uses the compiled form).
+
+    Args:
+        config: the topology.
+        weights: the parameters, all of one float dtype (the engine's dtype).
+        input_words: (B, T) int32 word read at each step.
+        target_words: (B, T) int32 word the output at each step predicts.
+        scored: (B, T) bool, steps where `measurement` picks the measured word.
+        measurement: "target" (training: always postselect the target), "sample" or
+            "argmax" (evaluation: at scored steps; unscored steps take the target).
+        seed: (2,) int32 seed for "sample"; step `t` uses `fold_in(seed, t)`.
+        mask: optional (B, T) bool; a masked step keeps the state and repeats the
+            previous output, as in Keras RNN layers.
+        state: optional (B, 2^W) initial workspace state, default `|0...0>`.
+
+    Returns:
+        `SequenceOutputs`.
+    """
+    if state is None:
+        state = initial_state(config, tf.shape(input_words)[0], weights.theta.dtype)
+    if seed is None:
+        seed = tf.zeros([2], tf.int32)
+    if mask is None:
+        mask = tf.ones_like(scored, dtype=tf.bool)
+    outputs, _ = scan_sequence(config, weights, input_words, target_words, scored, measurement, seed, mask, state)
+    return outputs

@@ -16,37 +16,86 @@ def tiny(dtype: tf.DType) -> float:
     return float(np.finfo(dtype.as_numpy_dtype).tiny)
 
 
+def _split(state: tf.Tensor, lane: int, num_lanes: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """The lane-0 and lane-1 halves, each (B, 2^lane, 1, 2^(m-1-lane))."""
+    split = tf.reshape(state, [-1, 2**lane, 2, 2 ** (num_lanes - 1 - lane)])
+    return split[:, :, :1, :], split[:, :, 1:, :]
+
+
+def _mix(state: tf.Tensor, lane: int, num_lanes: int, cos: tf.Tensor, sin: tf.Tensor) -> tf.Tensor:
+    a0, a1 = _split(state, lane, num_lanes)
+    mixed = tf.concat([cos * a0 - sin * a1, sin * a0 + cos * a1], axis=2)  # concat: XLA fuses it, stack it does not
+    return tf.reshape(mixed, [-1, 2**num_lanes])
+
+
+def _unbroadcast(grad: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
+    """Sum `grad` over the axes that `like` was broadcast along."""
+    if like.shape.rank == 0:
+        return tf.reduce_sum(grad)
+    grad = tf.reduce_sum(grad, axis=list(range(grad.shape.rank - like.shape.rank))) if grad.shape.rank > like.shape.rank else grad
+    axes = [i for i, size in enumerate(like.shape) if size == 1 and grad.shape[i] != 1]
+    return tf.reduce_sum(grad, axis=axes, keepdims=True) if axes else grad
+
+
 def mix_lane(state: tf.Tensor, lane: int, num_lanes: int, cos: tf.Tensor, sin: tf.Tensor) -> tf.Tensor:
     """Apply `a0' = c a0 - s a1`, `a1' = s a0 + c a1` to `lane` on every branch.
+
+    On each branch this is a rotation scaled by `sqrt(c^2 + s^2)`, so its adjoint is the
+    same mix with `-s`: the gradient is written out instead of left to autodiff, whose
+    slice gradients fill and add zero tensors.
 
     Args:
         state: (B, 2^m) amplitudes.
         lane: the target lane, 0 .. m-1.
         num_lanes: `m`.
-        cos: factors broadcastable to (B, 2^lane, 2^(m-1-lane)): a scalar, or one value
-            per branch of the other lanes (big-endian), per sample or shared.
+        cos: factors broadcastable to (B, 2^lane, 1, 2^(m-1-lane)) (see `branch_factors`):
+            a scalar, or one value per branch of the other lanes, per sample or shared.
         sin: same shape as `cos`.
 
     Returns:
         (B, 2^m) amplitudes, not renormalised.
     """
-    high, low = 2**lane, 2 ** (num_lanes - 1 - lane)
-    split = tf.reshape(state, [-1, high, 2, low])  # (B, 2^lane, 2, 2^(m-1-lane))
-    a0, a1 = split[:, :, 0, :], split[:, :, 1, :]
-    mixed = tf.stack([cos * a0 - sin * a1, sin * a0 + cos * a1], axis=2)
-    return tf.reshape(mixed, [-1, 2**num_lanes])
+
+    @tf.custom_gradient
+    def mix(state, cos, sin):
+        def grad(upstream):
+            a0, a1 = _split(state, lane, num_lanes)
+            g0, g1 = _split(upstream, lane, num_lanes)
+            d_cos = _unbroadcast(a0 * g0 + a1 * g1, cos)
+            d_sin = _unbroadcast(a0 * g1 - a1 * g0, sin)
+            return _mix(upstream, lane, num_lanes, cos, -sin), d_cos, d_sin
+
+        return _mix(state, lane, num_lanes, cos, sin), grad
+
+    return mix(state, cos, sin)
 
 
 def branch_factors(factors: tf.Tensor, lane: int, num_lanes: int) -> tf.Tensor:
-    """Reshape (..., 2^(m-1)) factors to (..., 2^lane, 2^(m-1-lane)) for `mix_lane`."""
-    shape = tf.concat([tf.shape(factors)[:-1], [2**lane, 2 ** (num_lanes - 1 - lane)]], axis=0)
-    return tf.reshape(factors, shape)
+    """Reshape (2^(m-1),) or (B, 2^(m-1)) factors to (1 or B, 2^lane, 1, 2^(m-1-lane)) for `mix_lane`."""
+    return tf.reshape(factors, [-1, 2**lane, 1, 2 ** (num_lanes - 1 - lane)])
 
 
+@tf.custom_gradient
 def normalize(state: tf.Tensor) -> tf.Tensor:
     """Rescale every sample to unit norm; an all-zero sample stays zero (no NaN)."""
-    norm2 = tf.reduce_sum(tf.square(state), axis=-1, keepdims=True)
-    return state * tf.math.rsqrt(tf.maximum(norm2, tiny(state.dtype)))
+    scale = tf.math.rsqrt(tf.maximum(tf.reduce_sum(tf.square(state), axis=-1, keepdims=True), tiny(state.dtype)))
+    unit = state * scale
+
+    def grad(upstream):  # the projection of the upstream gradient off the unit vector
+        return scale * (upstream - unit * tf.reduce_sum(unit * upstream, axis=-1, keepdims=True))
+
+    return unit, grad
+
+
+def normalize_interval(order: int) -> int:
+    """How many neurons may run between renormalisations without risking underflow.
+
+    The neurons are linear, so renormalising once after several of them gives the same
+    state as after each one. A neuron shrinks the squared norm by at least
+    `min(c^2 + s^2) = 2^(1 - 2^(ord+1))`; allow a shrink to 1e-20 between renormalisations.
+    """
+    shrink_digits = (2 ** (order + 1) - 1) * np.log10(2.0)
+    return max(1, int(20 // shrink_digits)) if shrink_digits > 0 else 1_000_000
 
 
 def embed_workspace(workspace_state: tf.Tensor, num_words: int) -> tf.Tensor:

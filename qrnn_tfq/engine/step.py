@@ -32,25 +32,32 @@ class StepOutputs(NamedTuple):
 def workspace_stages(config: QRNNConfig, factors: NeuronFactors, state: tf.Tensor, input_one_hot: tf.Tensor) -> tf.Tensor:
     """SPEC section 3 steps 1-4: input stage and work stages on the workspace state."""
     width, half = config.workspace_lanes, 2 ** (config.workspace_lanes - 1)
+    interval = state_ops.normalize_interval(config.order)
     selected = tf.matmul(input_one_hot, factors.workspace_table)  # (B, N_ws * 2 * 2^(W-1))
-    selected = tf.reshape(selected, [-1, config.num_workspace_neurons, 2, half])
+    # unstack, not slicing: the gradient of each slice would fill a zero tensor of the whole
+    selected = tf.unstack(tf.reshape(selected, [-1, config.num_workspace_neurons * 2, half]), axis=1)
+    work_cos = [tf.unstack(row) for row in tf.unstack(factors.work_cos)] if config.stages else []
+    work_sin = [tf.unstack(row) for row in tf.unstack(factors.work_sin)] if config.stages else []
     neuron = 0
     for stage in range(config.stages + 1):
         if stage > 0:
             for lane in range(width):
-                state = state_ops.mix_lane(
-                    state, lane, width, factors.work_cos[stage - 1, lane], factors.work_sin[stage - 1, lane]
-                )
+                state = state_ops.mix_lane(state, lane, width, work_cos[stage - 1][lane], work_sin[stage - 1][lane])
         for lane in range(width):
-            cos = state_ops.branch_factors(selected[:, neuron, 0], lane, width)
-            sin = state_ops.branch_factors(selected[:, neuron, 1], lane, width)
-            state = state_ops.normalize(state_ops.mix_lane(state, lane, width, cos, sin))
+            cos = state_ops.branch_factors(selected[2 * neuron], lane, width)
+            sin = state_ops.branch_factors(selected[2 * neuron + 1], lane, width)
+            state = state_ops.mix_lane(state, lane, width, cos, sin)
             neuron += 1
-    return state
+            if neuron % interval == 0:
+                state = state_ops.normalize(state)
+    return state_ops.normalize(state)
 
 
 def apply_neuron(config: QRNNConfig, state: tf.Tensor, neuron: int, cos: tf.Tensor, sin: tf.Tensor) -> tf.Tensor:
     """The postselected neuron of SPEC section 2 on a full state (B, 2^n), renormalised.
+
+    Renormalising after each neuron or once after several gives the same state (the
+    neurons are linear); `workspace_stages` does the latter (`normalize_interval`).
 
     Args:
         config: the topology.
@@ -69,9 +76,10 @@ def apply_neuron(config: QRNNConfig, state: tf.Tensor, neuron: int, cos: tf.Tens
 def output_stage(config: QRNNConfig, factors: NeuronFactors, state: tf.Tensor) -> tf.Tensor:
     """SPEC section 3 step 5: the output neurons on `|0>_io (x) psi`, returns (B, 2^n)."""
     full = state_ops.embed_workspace(state, config.num_words)
+    output_cos, output_sin = tf.unstack(factors.output_cos), tf.unstack(factors.output_sin)
     for lane in range(config.io_lanes):
         neuron = config.num_workspace_neurons + lane
-        full = apply_neuron(config, full, neuron, factors.output_cos[lane], factors.output_sin[lane])
+        full = apply_neuron(config, full, neuron, output_cos[lane], output_sin[lane])
     return full
 
 

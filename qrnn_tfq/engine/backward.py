@@ -1,0 +1,84 @@
+"""Hand-written backward pass through time (reverse-mode, one step at a time).
+
+TF's gradient of `tf.scan` stacks every intermediate of every step and costs over ten
+forward passes. Here the forward pass keeps only the workspace state before each step
+(B, 2^W); the backward pass walks the steps in reverse, recomputes one step from its
+stored state under a tape, and pulls the upstream gradients through that step alone.
+The measured words are replayed as targets, so the recomputed step is the same one.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from qrnn_tfq.config import QRNNConfig
+from qrnn_tfq.engine.factors import QRNNWeights, neuron_factors
+from qrnn_tfq.engine.step import cell_step
+
+
+def sequence_vjp(
+    config: QRNNConfig,
+    weights: QRNNWeights,
+    input_words: tf.Tensor,
+    measured_words: tf.Tensor,
+    mask: tf.Tensor,
+    states_before: tf.Tensor,
+    d_probabilities: tf.Tensor,
+    d_postselection: tf.Tensor,
+    d_final_state: tf.Tensor,
+) -> tuple[QRNNWeights, tf.Tensor]:
+    """Gradients of a sequence's outputs, pulled back to the weights and the initial state.
+
+    Args:
+        config: the topology.
+        weights: the parameters of the forward pass.
+        input_words: (B, T) int32.
+        measured_words: (B, T) int32 words the forward pass projected onto.
+        mask: (B, T) bool.
+        states_before: (T, B, 2^W) workspace state before each step.
+        d_probabilities: (B, T, 2^I) upstream gradient of the word distributions.
+        d_postselection: (B, T) upstream gradient of the postselection probabilities.
+        d_final_state: (B, 2^W) upstream gradient of the final state.
+
+    Returns:
+        The gradient for each weight and for the initial state.
+    """
+    with tf.GradientTape() as factor_tape:
+        factor_tape.watch(list(weights))
+        factors = neuron_factors(config, weights)
+    leaves = list(factors)
+    time_major = [tf.transpose(t) for t in (input_words, measured_words, mask)]  # (T, B)
+    d_probabilities = tf.transpose(d_probabilities, [1, 0, 2])  # (T, B, 2^I)
+    d_postselection = tf.transpose(d_postselection)  # (T, B)
+    num_steps = tf.shape(input_words)[1]
+    unused_seed = tf.zeros([2], tf.int32)
+
+    def body(t, d_state, d_carried, d_leaves):
+        previous = states_before[t]
+        input_word, measured, step_mask = (x[t] for x in time_major)
+        keep = step_mask[:, None]
+        d_step_probabilities = d_probabilities[t] + d_carried  # a masked step repeats the previous output
+        with tf.GradientTape() as tape:
+            tape.watch([previous, *leaves])
+            out = cell_step(
+                config, type(factors)(*leaves), previous, input_word, measured, tf.zeros_like(step_mask), "target", unused_seed
+            )
+            outputs = [
+                tf.where(keep, out.probabilities, tf.zeros_like(out.probabilities)),
+                tf.where(step_mask, out.postselection, tf.ones_like(out.postselection)),
+                tf.where(keep, out.state, previous),
+            ]
+        grads = tape.gradient(
+            outputs, [previous, *leaves], output_gradients=[d_step_probabilities, d_postselection[t], d_state],
+            unconnected_gradients=tf.UnconnectedGradients.ZERO,
+        )
+        d_carried = tf.where(keep, tf.zeros_like(d_step_probabilities), d_step_probabilities)
+        return t - 1, grads[0], d_carried, [a + g for a, g in zip(d_leaves, grads[1:])]
+
+    _, d_initial, _, d_leaves = tf.while_loop(
+        lambda t, *_: t >= 0,
+        body,
+        (num_steps - 1, d_final_state, tf.zeros_like(d_probabilities[0]), [tf.zeros_like(x) for x in leaves]),
+    )
+    d_weights = factor_tape.gradient(leaves, list(weights), output_gradients=d_leaves, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    return QRNNWeights(*d_weights), d_initial

@@ -1,0 +1,55 @@
+"""Training of QRNNs (and classical baselines) on sequence tasks (SPEC section 4).
+
+    model = QRNNSequenceModel(qrnn_tfq.QRNN(4, 2, stages=1, degree=3, seed=0))
+    trainer = Trainer(model, make_optimizer("adam", 0.005),
+                      lambda step: task.sample(8, seed=(0, 0, step)), task.sample(16, seed=(0, 1)),
+                      TrainerConfig(max_steps=3000, stop_loss=1e-3), checkpoint_dir="runs/x")
+    result = trainer.fit()  # result.steps_to_target, result.history, ...
+
+Modules: `optimizers` (the paper's optimizers with gradient clipping), `models` (the
+`SequenceModel` protocol and the QRNN's adapter), `records` (settings, history rows,
+results), `loop` (the `Trainer`), `checkpoint` (atomic `.npz` checkpoints). Library code:
+diagnostics go to `logging`; progress bars, printing and plots live in `train/`.
+"""
+
+from qrnn_tfq.training.checkpoint import Checkpoint as Checkpoint
+from qrnn_tfq.training.checkpoint import atomic_write_text as atomic_write_text
+from qrnn_tfq.training.checkpoint import atomic_writer as atomic_writer
+from qrnn_tfq.training.checkpoint import load_checkpoint as load_checkpoint
+from qrnn_tfq.training.checkpoint import save_checkpoint as save_checkpoint
+from qrnn_tfq.training.loop import BEST_CHECKPOINT as BEST_CHECKPOINT
+from qrnn_tfq.training.loop import LATEST_CHECKPOINT as LATEST_CHECKPOINT
+from qrnn_tfq.training.loop import Trainer as Trainer
+from qrnn_tfq.training.models import MeasuringSequenceModel as MeasuringSequenceModel
+from qrnn_tfq.training.models import QRNNSequenceModel as QRNNSequenceModel
+from qrnn_tfq.training.models import SequenceModel as SequenceModel
+from qrnn_tfq.training.optimizers import OPTIMIZERS as OPTIMIZERS
+from qrnn_tfq.training.optimizers import make_optimizer as make_optimizer
+from qrnn_tfq.training.records import HISTORY_FIELDS as HISTORY_FIELDS
+from qrnn_tfq.training.records import VALIDATIONS as VALIDATIONS
+from qrnn_tfq.training.records import StepRecord as StepRecord
+from qrnn_tfq.training.records import TrainerConfig as TrainerConfig
+from qrnn_tfq.training.records import TrainingResult as TrainingResult
+from qrnn_tfq.training.records import history_columns as history_columns
+
+__all__ = [
+    "BEST_CHECKPOINT",
+    "Checkpoint",
+    "HISTORY_FIELDS",
+    "LATEST_CHECKPOINT",
+    "MeasuringSequenceModel",
+    "OPTIMIZERS",
+    "QRNNSequenceModel",
+    "SequenceModel",
+    "StepRecord",
+    "Trainer",
+    "TrainerConfig",
+    "TrainingResult",
+    "VALIDATIONS",
+    "atomic_write_text",
+    "atomic_writer",
+    "history_columns",
+    "load_checkpoint",
+    "make_optimizer",
+    "save_checkpoint",
+]

@@ -1,0 +1,63 @@
+"""Optimizers of the paper's training runs (SPEC section 4), as tf-keras optimizers.
+
+The paper trained with PyTorch's AdamW (weight decay 0, i.e. Adam), RMSprop or SGD, and
+clipped the global gradient norm at 0.5 before every step. The tf-keras optimizers here
+use PyTorch's default constants (Adam and RMSprop `epsilon=1e-8`, RMSprop `rho=0.99`)
+and `global_clipnorm`, which clips the gradients of all weights together as
+`torch.nn.utils.clip_grad_norm_` does. L-BFGS (used once in the paper, for MNIST 3 vs 6)
+is not offered: it needs TensorFlow Probability, which this project does not install.
+"""
+
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+PAPER_CLIP_NORM = 0.5
+TORCH_EPSILON = 1e-8  # torch.optim.AdamW / RMSprop default `eps`
+TORCH_RMSPROP_RHO = 0.99  # torch.optim.RMSprop default `alpha`
+
+
+def _check_positive(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"`{name}` must be a number, got {value!r} of type {type(value).__name__}.")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"`{name}` must be a finite number > 0, got {value!r}.")
+    return float(value)
+
+
+def make_optimizer(name: str, learning_rate: float, clip_norm: float | None = PAPER_CLIP_NORM) -> tf.keras.optimizers.Optimizer:
+    """A tf-keras optimizer as the paper's code configured it.
+
+    Args:
+        name: "adam" (the paper's AdamW with weight decay 0), "sgd" or "rmsprop".
+        learning_rate: step size; the paper used 0.005 to 0.03.
+        clip_norm: the global gradient norm is clipped to this before each step
+            (0.5 in the paper); None turns clipping off.
+
+    Returns:
+        A fresh, unbuilt optimizer.
+
+    Raises:
+        ValueError: unknown `name` ("lbfgs" included, see the module docstring), or a
+            learning rate or clip norm that is not a finite number > 0.
+        TypeError: `learning_rate` or `clip_norm` is not a number.
+    """
+    if name == "lbfgs":
+        raise ValueError(
+            "`name` 'lbfgs' is not available: L-BFGS needs TensorFlow Probability, which is not "
+            f"installed; choose one of {list(OPTIMIZERS)}."
+        )
+    if name not in OPTIMIZERS:
+        raise ValueError(f"`name` must be one of {list(OPTIMIZERS)}, got {name!r}.")
+    learning_rate = _check_positive("learning_rate", learning_rate)
+    if clip_norm is not None:
+        clip_norm = _check_positive("clip_norm", clip_norm)
+    optimizers = tf.keras.optimizers
+    if name == "adam":
+        return optimizers.Adam(learning_rate, epsilon=TORCH_EPSILON, global_clipnorm=clip_norm)
+    if name == "rmsprop":
+        return optimizers.RMSprop(learning_rate, rho=TORCH_RMSPROP_RHO, epsilon=TORCH_EPSILON, global_clipnorm=clip_norm)
+    return optimizers.SGD(learning_rate, global_clipnorm=clip_norm)

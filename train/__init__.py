@@ -1,0 +1,1 @@
+"""Command-line training programs: `python -m train.elman`, `python -m train.dna`."""
