@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from qrnn_tfq.config import QRNNConfig
 from qrnn_tfq.engine.factors import QRNNWeights, neuron_factors
-from qrnn_tfq.engine.step import cell_step
+from qrnn_tfq.engine.step import step_batch_last
 
 
 def sequence_vjp(
@@ -35,7 +35,7 @@ def sequence_vjp(
         input_words: (B, T) int32.
         measured_words: (B, T) int32 words the forward pass projected onto.
         mask: (B, T) bool.
-        states_before: (T, B, 2^W) workspace state before each step.
+        states_before: (T, 2^W, B) workspace state before each step (batch-last).
         d_probabilities: (B, T, 2^I) upstream gradient of the word distributions.
         d_postselection: (B, T) upstream gradient of the postselection probabilities.
         d_final_state: (B, 2^W) upstream gradient of the final state.
@@ -56,17 +56,17 @@ def sequence_vjp(
     def body(t, d_state, d_carried, d_leaves):
         previous = states_before[t]
         input_word, measured, step_mask = (x[t] for x in time_major)
-        keep = step_mask[:, None]
+        keep = step_mask[:, None]  # (B, 1) for probabilities; step_mask[None] for states (2^W, B)
         d_step_probabilities = d_probabilities[t] + d_carried  # a masked step repeats the previous output
         with tf.GradientTape() as tape:
             tape.watch([previous, *leaves])
-            out = cell_step(
+            out = step_batch_last(
                 config, type(factors)(*leaves), previous, input_word, measured, tf.zeros_like(step_mask), "target", unused_seed
             )
             outputs = [
                 tf.where(keep, out.probabilities, tf.zeros_like(out.probabilities)),
                 tf.where(step_mask, out.postselection, tf.ones_like(out.postselection)),
-                tf.where(keep, out.state, previous),
+                tf.where(step_mask[None, :], out.state, previous),
             ]
         grads = tape.gradient(
             outputs, [previous, *leaves], output_gradients=[d_step_probabilities, d_postselection[t], d_state],
@@ -78,7 +78,7 @@ def sequence_vjp(
     _, d_initial, _, d_leaves = tf.while_loop(
         lambda t, *_: t >= 0,
         body,
-        (num_steps - 1, d_final_state, tf.zeros_like(d_probabilities[0]), [tf.zeros_like(x) for x in leaves]),
+        (num_steps - 1, tf.transpose(d_final_state), tf.zeros_like(d_probabilities[0]), [tf.zeros_like(x) for x in leaves]),
     )
     d_weights = factor_tape.gradient(leaves, list(weights), output_gradients=d_leaves, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-    return QRNNWeights(*d_weights), d_initial
+    return QRNNWeights(*d_weights), tf.transpose(d_initial)

@@ -28,10 +28,10 @@ class NeuronFactors(NamedTuple):
     """Per-forward-pass constants of the step (SPEC section 2, note).
 
     `workspace_table` holds the input and work-stage neurons' factors indexed by the input
-    word, so a step selects its slice with one matmul against the word's one-hot vector.
+    word, so a step selects its slice with one matmul against the words' one-hot vectors.
     """
 
-    workspace_table: tf.Tensor  # (2^I, N_ws * 2 * 2^(W-1)): [c, s] per neuron
+    workspace_table: tf.Tensor  # (2^I, N_ws * 2 * 2^(W-1)): [c, s] per neuron, by input word
     output_cos: tf.Tensor  # (I, 2^(n-1))
     output_sin: tf.Tensor  # (I, 2^(n-1))
     work_cos: tf.Tensor  # (S, W): cos(angle / 2) of the work-stage ry

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from qrnn_tfq.config import QRNNConfig
 from qrnn_tfq.engine.factors import QRNNWeights, neuron_factors
-from qrnn_tfq.engine.step import cell_step
+from qrnn_tfq.engine.step import step_batch_last
 
 
 class SequenceOutputs(NamedTuple):
@@ -44,8 +44,8 @@ def scan_sequence(
     """`run_sequence` with every argument given; also returns the state before each step.
 
     Returns:
-        The outputs and the workspace states before each step, (T, B, 2^W): all that
-        the backward pass keeps (it recomputes the inside of each step).
+        The outputs and the workspace states before each step, (T, 2^W, B) batch-last:
+        all that the backward pass keeps (it recomputes the inside of each step).
     """
     dtype = weights.theta.dtype
     factors = neuron_factors(config, weights)
@@ -56,25 +56,25 @@ def scan_sequence(
     def step(carry, elems):
         previous_state, previous_probabilities, _, _ = carry
         input_word, target_word, step_scored, step_mask, t = elems
-        out = cell_step(
+        out = step_batch_last(
             config, factors, previous_state, input_word, target_word, step_scored, measurement,
             tf.random.experimental.stateless_fold_in(seed, t),
         )
-        keep = step_mask[:, None]
         return (
-            tf.where(keep, out.state, previous_state),
-            tf.where(keep, out.probabilities, previous_probabilities),
+            tf.where(step_mask[None, :], out.state, previous_state),
+            tf.where(step_mask[:, None], out.probabilities, previous_probabilities),
             tf.where(step_mask, out.measured, target_word),
             tf.where(step_mask, out.postselection, tf.ones_like(out.postselection)),
         )
 
+    state = tf.transpose(state)  # (2^W, B): the engine's internal layout
     start = (state, tf.zeros([batch, config.num_words], dtype), tf.zeros([batch], tf.int32), tf.ones([batch], dtype))
     states, probabilities, measured, postselection = tf.scan(step, (*time_major, steps), initializer=start)
     outputs = SequenceOutputs(
         probabilities=tf.transpose(probabilities, [1, 0, 2]),
         measured=tf.transpose(measured),
         postselection=tf.transpose(postselection),
-        final_state=states[-1],
+        final_state=tf.transpose(states[-1]),
     )
     return outputs, tf.concat([state[None], states[:-1]], axis=0)
 

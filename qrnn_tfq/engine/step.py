@@ -1,10 +1,13 @@
 """One time step of the QRNN cell on the carried workspace state (SPEC sections 3 and 4).
 
 Between steps the in/out lanes are in 0 (step 7 flips them back), so only the workspace
-state `psi` (B, 2^W) is carried. During the input and work stages the in/out lanes hold
-the basis word `x` and are only read, so the full state stays `|x> (x) psi` and each
-workspace neuron acts on `psi` with its factors at branch `x`; undoing the input flips
-(step 4) leaves `|0> (x) psi`, and the output stage runs on the full state.
+state `psi` is carried. During the input and work stages the in/out lanes hold the basis
+word `x` and are only read, so the full state stays `|x> (x) psi` and each workspace
+neuron acts on `psi` with its factors at branch `x`; undoing the input flips (step 4)
+leaves `|0> (x) psi`, and the output stage runs on the full state.
+
+The `*_batch_last` functions work on the engine's internal layout, states (2^m, B); the
+public `cell_step` and `apply_neuron` take and return batch-first states (B, 2^m).
 """
 
 from __future__ import annotations
@@ -26,16 +29,17 @@ class StepOutputs(NamedTuple):
     probabilities: tf.Tensor  # (B, 2^I) output distribution p_i
     measured: tf.Tensor  # (B,) int32 word the in/out lanes were projected onto
     postselection: tf.Tensor  # (B,) p_i(measured), the step's postselection probability
-    state: tf.Tensor  # (B, 2^W) workspace state for the next step
+    state: tf.Tensor  # workspace state for the next step: (2^W, B) inside, (B, 2^W) public
 
 
 def workspace_stages(config: QRNNConfig, factors: NeuronFactors, state: tf.Tensor, input_one_hot: tf.Tensor) -> tf.Tensor:
-    """SPEC section 3 steps 1-4: input stage and work stages on the workspace state."""
+    """SPEC section 3 steps 1-4: input stage and work stages on the workspace state (2^W, B)."""
     width, half = config.workspace_lanes, 2 ** (config.workspace_lanes - 1)
     interval = state_ops.normalize_interval(config.order)
-    selected = tf.matmul(input_one_hot, factors.workspace_table)  # (B, N_ws * 2 * 2^(W-1))
-    # unstack, not slicing: the gradient of each slice would fill a zero tensor of the whole
-    selected = tf.unstack(tf.reshape(selected, [-1, config.num_workspace_neurons * 2, half]), axis=1)
+    # One small matmul per neuron selects its factors at each sample's input word; one big
+    # selection cut into pieces costs more in the gradient (a stack or zero-filled slices).
+    tables = tf.unstack(tf.reshape(factors.workspace_table, [config.num_words, config.num_workspace_neurons * 2, half]), axis=1)
+    selected = [tf.matmul(table, input_one_hot, transpose_a=True, transpose_b=True) for table in tables]  # (2^(W-1), B) each
     work_cos = [tf.unstack(row) for row in tf.unstack(factors.work_cos)] if config.stages else []
     work_sin = [tf.unstack(row) for row in tf.unstack(factors.work_sin)] if config.stages else []
     neuron = 0
@@ -53,6 +57,14 @@ def workspace_stages(config: QRNNConfig, factors: NeuronFactors, state: tf.Tenso
     return state_ops.normalize(state)
 
 
+def _apply_neuron_batch_last(config: QRNNConfig, state: tf.Tensor, neuron: int, cos: tf.Tensor, sin: tf.Tensor) -> tf.Tensor:
+    lane, lanes = config.neuron_target(neuron), config.num_lanes
+    mixed = state_ops.mix_lane(
+        state, lane, lanes, state_ops.branch_factors(cos, lane, lanes), state_ops.branch_factors(sin, lane, lanes)
+    )
+    return state_ops.normalize(mixed)
+
+
 def apply_neuron(config: QRNNConfig, state: tf.Tensor, neuron: int, cos: tf.Tensor, sin: tf.Tensor) -> tf.Tensor:
     """The postselected neuron of SPEC section 2 on a full state (B, 2^n), renormalised.
 
@@ -66,20 +78,16 @@ def apply_neuron(config: QRNNConfig, state: tf.Tensor, neuron: int, cos: tf.Tens
         cos: (2^(n-1),) its factors `c(x)` over the source branches, big-endian.
         sin: (2^(n-1),) its factors `s(x)`.
     """
-    lane, lanes = config.neuron_target(neuron), config.num_lanes
-    mixed = state_ops.mix_lane(
-        state, lane, lanes, state_ops.branch_factors(cos, lane, lanes), state_ops.branch_factors(sin, lane, lanes)
-    )
-    return state_ops.normalize(mixed)
+    return tf.transpose(_apply_neuron_batch_last(config, tf.transpose(state), neuron, cos, sin))
 
 
 def output_stage(config: QRNNConfig, factors: NeuronFactors, state: tf.Tensor) -> tf.Tensor:
-    """SPEC section 3 step 5: the output neurons on `|0>_io (x) psi`, returns (B, 2^n)."""
+    """SPEC section 3 step 5: the output neurons on `|0>_io (x) psi` (2^W, B); returns (2^n, B)."""
     full = state_ops.embed_workspace(state, config.num_words)
     output_cos, output_sin = tf.unstack(factors.output_cos), tf.unstack(factors.output_sin)
     for lane in range(config.io_lanes):
         neuron = config.num_workspace_neurons + lane
-        full = apply_neuron(config, full, neuron, output_cos[lane], output_sin[lane])
+        full = _apply_neuron_batch_last(config, full, neuron, output_cos[lane], output_sin[lane])
     return full
 
 
@@ -97,6 +105,29 @@ def choose_words(
     else:
         raise ValueError(f"`measurement` must be one of {MEASUREMENTS}, got {measurement!r}.")
     return tf.where(scored, chosen, target)
+
+
+def step_batch_last(
+    config: QRNNConfig,
+    factors: NeuronFactors,
+    state: tf.Tensor,
+    input_word: tf.Tensor,
+    target_word: tf.Tensor,
+    scored: tf.Tensor,
+    measurement: str,
+    seed: tf.Tensor,
+) -> StepOutputs:
+    """`cell_step` on the internal layout: `state` (2^W, B) in and out."""
+    dtype = state.dtype
+    state = workspace_stages(config, factors, state, tf.one_hot(input_word, config.num_words, dtype=dtype))
+    full = output_stage(config, factors, state)  # (2^n, B)
+    probabilities = state_ops.word_probabilities(full, config.num_words)  # (B, 2^I)
+    measured = choose_words(probabilities, target_word, scored, measurement, seed)
+    measured_one_hot = tf.one_hot(measured, config.num_words, dtype=dtype)
+    postselection = tf.reduce_sum(measured_one_hot * probabilities, axis=-1)  # (B,)
+    projected = state_ops.project_word(full, measured_one_hot)  # (2^W, B)
+    next_state = projected * tf.math.rsqrt(tf.maximum(postselection, state_ops.tiny(dtype)))
+    return StepOutputs(probabilities, measured, postselection, next_state)
 
 
 def cell_step(
@@ -122,17 +153,9 @@ def cell_step(
         seed: (2,) int32 seed of the sample at this step.
 
     Returns:
-        `StepOutputs`. A postselection of probability 0 leaves a zero state and zero
-        probabilities from then on (every norm is floored at the dtype's `tiny`): the
-        loss sees `log(tiny)`, large and finite, never NaN.
+        `StepOutputs` with the next state (B, 2^W). A postselection of probability 0
+        leaves a zero state and zero probabilities from then on (every norm is floored at
+        the dtype's `tiny`): the loss sees `log(tiny)`, large and finite, never NaN.
     """
-    dtype = state.dtype
-    state = workspace_stages(config, factors, state, tf.one_hot(input_word, config.num_words, dtype=dtype))
-    full = output_stage(config, factors, state)  # (B, 2^n)
-    probabilities = state_ops.word_probabilities(full, config.num_words)  # (B, 2^I)
-    measured = choose_words(probabilities, target_word, scored, measurement, seed)
-    measured_one_hot = tf.one_hot(measured, config.num_words, dtype=dtype)
-    postselection = tf.reduce_sum(measured_one_hot * probabilities, axis=-1)  # (B,)
-    projected = state_ops.project_word(full, measured_one_hot)  # (B, 2^W)
-    next_state = projected * tf.math.rsqrt(tf.maximum(postselection, state_ops.tiny(dtype)))[:, None]
-    return StepOutputs(probabilities, measured, postselection, next_state)
+    out = step_batch_last(config, factors, tf.transpose(state), input_word, target_word, scored, measurement, seed)
+    return out._replace(state=tf.transpose(out.state))
