@@ -78,7 +78,12 @@ class QRNN(_keras.layers.RNN):
         self.built = True
 
     def run_sequences(
-        self, inputs: Any, training: bool | None = None, measurement: str | None = None, mask: Any = None
+        self,
+        inputs: Any,
+        training: bool | None = None,
+        measurement: str | None = None,
+        mask: Any = None,
+        seed: Any = None,
     ) -> SequenceOutputs:
         """Run the recurrence and return every per-step result (probabilities, measured
         words, postselection probabilities, final state), for training loops and metrics.
@@ -88,6 +93,8 @@ class QRNN(_keras.layers.RNN):
             training: teacher forcing when targets are given.
             measurement: overrides the layer's "sample"/"argmax" at evaluation.
             mask: optional (B, T) bool, False freezes the state on that step.
+            seed: optional (2,) int seed of the sampling; by default a fresh one from the
+                layer's seeded generator.
         """
         if not self.built:
             self.build(None)
@@ -106,10 +113,8 @@ class QRNN(_keras.layers.RNN):
             mask = mask.get("inputs")
         if mask is not None:
             mask = tf.cast(mask, tf.bool)
-        return self.cell.engine.run(
-            cfg, self.cell.weights_tuple, words.inputs, targets, scored, chosen,
-            self.cell.sampling_seed(), mask,
-        )
+        seed = self.cell.sampling_seed() if seed is None else tf.cast(seed, tf.int32)
+        return self.cell.engine.run(cfg, self.cell.weights_tuple, words.inputs, targets, scored, chosen, seed, mask)
 
     def call(self, inputs: Any, mask: Any = None, training: bool | None = None, initial_state: Any = None) -> Any:
         if initial_state is not None:

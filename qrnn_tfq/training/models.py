@@ -14,8 +14,7 @@ from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
 import tensorflow as tf
 
-from qrnn_tfq.engine import check_memory
-from qrnn_tfq.layers import QRNN, sequence_words
+from qrnn_tfq.layers import QRNN
 
 Batch = Mapping[str, Any]  # {"inputs": (B, T, I), "targets": (B, T, I), "scored": (B, T)}
 MEASUREMENTS = ("sample", "argmax")
@@ -80,16 +79,9 @@ class QRNNSequenceModel:
     def measure(self, batch: Batch, measurement: str, seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         if measurement not in MEASUREMENTS:
             raise ValueError(f"`measurement` must be one of {list(MEASUREMENTS)}, got {measurement!r}.")
-        # The engine directly, so that the sampling seed is ours and not the layer's
-        # stateful generator's: evaluations repeat exactly, also after a resume.
-        cfg, cell = self.layer.qrnn_config, self.layer.cell
-        words = sequence_words(dict(batch), cfg.io_lanes)
-        if words.targets is None:
+        # An explicit seed, not the layer's stateful generator: evaluations repeat exactly,
+        # also after a resume.
+        if "targets" not in batch:
             raise ValueError("`batch` must have 'targets' to measure against, got keys " f"{sorted(batch)}.")
-        size, steps = words.inputs.shape
-        if size is not None and steps is not None:
-            check_memory(cfg, size, steps, tf.as_dtype(self.layer.compute_dtype), False)
-        out = cell.engine.run(
-            cfg, cell.weights_tuple, words.inputs, words.targets, words.scored, measurement, tf.cast(seed, tf.int32)
-        )
+        out = self.layer.run_sequences(dict(batch), training=False, measurement=measurement, seed=seed)
         return out.probabilities, out.measured
