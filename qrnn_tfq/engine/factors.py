@@ -32,8 +32,7 @@ class NeuronFactors(NamedTuple):
     """
 
     workspace_table: tf.Tensor  # (2^I, N_ws * 2 * 2^(W-1)): [c, s] per neuron, by input word
-    output_cos: tf.Tensor  # (I, 2^(n-1))
-    output_sin: tf.Tensor  # (I, 2^(n-1))
+    output_gains: tf.Tensor  # (2^I, 2^W): the output stage's factor on each word's branch
     work_cos: tf.Tensor  # (S, W): cos(angle / 2) of the work-stage ry
     work_sin: tf.Tensor  # (S, W)
 
@@ -83,6 +82,30 @@ def neuron_cos_sin(config: QRNNConfig, weights: QRNNWeights) -> tuple[tf.Tensor,
     return cos, sin
 
 
+def output_gains(config: QRNNConfig, cos: tf.Tensor, sin: tf.Tensor) -> tf.Tensor:
+    """The output stage as one factor per (output word, workspace branch), (2^I, 2^W).
+
+    The output neurons start from `|0...0>` on the in/out lanes and act in lane order, so
+    when neuron `j` acts, lanes `> j` are still 0 and lanes `< j` hold the word's bits so
+    far: the branch of word `w` is `psi` times the product over `j` of `c_j` (bit `j` of
+    `w` is 0) or `s_j` (bit 1), each at the branch (w's bits `< j`, zeros `> j`, v).
+
+    Args:
+        config: the topology.
+        cos: (I, 2^(n-1)) factors of the output neurons.
+        sin: (I, 2^(n-1)).
+    """
+    io, words, size = config.io_lanes, config.num_words, 2**config.workspace_lanes
+    gains = tf.ones([words, size], cos.dtype)
+    for lane in range(io):
+        # Source branches of output neuron `lane`: in/out lanes but `lane`, then the workspace.
+        tables = [tf.reshape(t[lane], [2**lane, 2 ** (io - 1 - lane), size])[:, 0, :] for t in (cos, sin)]
+        table = tf.concat(tables, axis=0)  # (2 * 2^lane, 2^W): rows [c at prefix..., s at prefix...]
+        rows = [((w >> (io - 1 - lane)) & 1) * 2**lane + (w >> (io - lane)) for w in range(words)]
+        gains = gains * tf.gather(table, rows)
+    return gains
+
+
 def neuron_factors(config: QRNNConfig, weights: QRNNWeights) -> NeuronFactors:
     """All factors of one forward pass, laid out for `cell_step`."""
     cos, sin = neuron_cos_sin(config, weights)
@@ -95,8 +118,7 @@ def neuron_factors(config: QRNNConfig, weights: QRNNWeights) -> NeuronFactors:
     half_angles = 0.5 * weights.work_angles
     return NeuronFactors(
         workspace_table=table,
-        output_cos=cos[num_ws:],
-        output_sin=sin[num_ws:],
+        output_gains=output_gains(config, cos[num_ws:], sin[num_ws:]),
         work_cos=tf.cos(half_angles),
         work_sin=tf.sin(half_angles),
     )

@@ -97,22 +97,3 @@ def normalize_interval(order: int) -> int:
     """
     shrink_digits = (2 ** (order + 1) - 1) * np.log10(2.0)
     return max(1, int(20 // shrink_digits)) if shrink_digits > 0 else 1_000_000
-
-
-def embed_workspace(workspace_state: tf.Tensor, num_words: int) -> tf.Tensor:
-    """`|0...0>_io (x) psi`: (2^W, B) -> (2^I * 2^W, B) with the in/out lanes in 0."""
-    padded = tf.pad(workspace_state[None], [[0, num_words - 1], [0, 0], [0, 0]])
-    return tf.reshape(padded, [num_words * workspace_state.shape[0], -1])
-
-
-def word_probabilities(state: tf.Tensor, num_words: int) -> tf.Tensor:
-    """Marginal probability of each in/out word: (2^n, B) -> (B, 2^I)."""
-    blocks = tf.reshape(state, [num_words, state.shape[0] // num_words, -1])
-    return tf.transpose(tf.reduce_sum(tf.square(blocks), axis=1))
-
-
-def project_word(state: tf.Tensor, word_one_hot: tf.Tensor) -> tf.Tensor:
-    """Workspace part of the branch with in/out word `m`, unnormalised: (2^n, B) -> (2^W, B)."""
-    num_words = word_one_hot.shape[-1]
-    blocks = tf.reshape(state, [num_words, state.shape[0] // num_words, -1])
-    return tf.einsum("bw,wvb->vb", word_one_hot, blocks)

@@ -33,7 +33,11 @@ class StepOutputs(NamedTuple):
 
 
 def workspace_stages(config: QRNNConfig, factors: NeuronFactors, state: tf.Tensor, input_one_hot: tf.Tensor) -> tf.Tensor:
-    """SPEC section 3 steps 1-4: input stage and work stages on the workspace state (2^W, B)."""
+    """SPEC section 3 steps 1-4: input stage and work stages on the workspace state (2^W, B).
+
+    Returns the state up to a positive factor per sample (renormalised only as often as
+    underflow requires): the output stage's probabilities do not depend on it.
+    """
     width, half = config.workspace_lanes, 2 ** (config.workspace_lanes - 1)
     interval = state_ops.normalize_interval(config.order)
     # One small matmul per neuron selects its factors at each sample's input word; one big
@@ -54,7 +58,7 @@ def workspace_stages(config: QRNNConfig, factors: NeuronFactors, state: tf.Tenso
             neuron += 1
             if neuron % interval == 0:
                 state = state_ops.normalize(state)
-    return state_ops.normalize(state)
+    return state  # not renormalised: the output stage divides by the total anyway
 
 
 def _apply_neuron_batch_last(config: QRNNConfig, state: tf.Tensor, neuron: int, cos: tf.Tensor, sin: tf.Tensor) -> tf.Tensor:
@@ -79,16 +83,6 @@ def apply_neuron(config: QRNNConfig, state: tf.Tensor, neuron: int, cos: tf.Tens
         sin: (2^(n-1),) its factors `s(x)`.
     """
     return tf.transpose(_apply_neuron_batch_last(config, tf.transpose(state), neuron, cos, sin))
-
-
-def output_stage(config: QRNNConfig, factors: NeuronFactors, state: tf.Tensor) -> tf.Tensor:
-    """SPEC section 3 step 5: the output neurons on `|0>_io (x) psi` (2^W, B); returns (2^n, B)."""
-    full = state_ops.embed_workspace(state, config.num_words)
-    output_cos, output_sin = tf.unstack(factors.output_cos), tf.unstack(factors.output_sin)
-    for lane in range(config.io_lanes):
-        neuron = config.num_workspace_neurons + lane
-        full = _apply_neuron_batch_last(config, full, neuron, output_cos[lane], output_sin[lane])
-    return full
 
 
 def choose_words(
@@ -118,15 +112,18 @@ def step_batch_last(
     seed: tf.Tensor,
 ) -> StepOutputs:
     """`cell_step` on the internal layout: `state` (2^W, B) in and out."""
-    dtype = state.dtype
+    dtype, floor = state.dtype, state_ops.tiny(state.dtype)
     state = workspace_stages(config, factors, state, tf.one_hot(input_word, config.num_words, dtype=dtype))
-    full = output_stage(config, factors, state)  # (2^n, B)
-    probabilities = state_ops.word_probabilities(full, config.num_words)  # (B, 2^I)
+    # Output stage (step 5) and read-out (step 6): word w's branch is gains[w] * psi.
+    weights = tf.matmul(tf.square(state), tf.square(factors.output_gains), transpose_a=True, transpose_b=True)  # (B, 2^I)
+    probabilities = weights / tf.maximum(tf.reduce_sum(weights, axis=-1, keepdims=True), floor)
     measured = choose_words(probabilities, target_word, scored, measurement, seed)
     measured_one_hot = tf.one_hot(measured, config.num_words, dtype=dtype)
     postselection = tf.reduce_sum(measured_one_hot * probabilities, axis=-1)  # (B,)
-    projected = state_ops.project_word(full, measured_one_hot)  # (2^W, B)
-    next_state = projected * tf.math.rsqrt(tf.maximum(postselection, state_ops.tiny(dtype)))
+    # Measurement (step 7): project on the measured word's branch and renormalise.
+    gains = tf.transpose(tf.matmul(measured_one_hot, factors.output_gains))  # (2^W, B)
+    branch_weight = tf.reduce_sum(measured_one_hot * weights, axis=-1)  # (B,)
+    next_state = gains * state * tf.math.rsqrt(tf.maximum(branch_weight, floor))
     return StepOutputs(probabilities, measured, postselection, next_state)
 
 

@@ -8,7 +8,7 @@ import pytest
 import qrnn_tfq  # noqa: F401  (selects tf-keras before TensorFlow)
 import tensorflow as tf
 from qrnn_tfq.config import QRNNConfig
-from qrnn_tfq.engine import QRNNWeights, neuron_angles, neuron_factors
+from qrnn_tfq.engine import QRNNWeights, neuron_angles, neuron_cos_sin, neuron_factors
 from qrnn_tfq.testing import random_weights
 
 
@@ -39,8 +39,9 @@ def test_factors_are_powers_of_cos_and_sin(order):
     eta = brute_force_eta(cfg, weights)
     factors = neuron_factors(cfg, weights)
     num_ws = cfg.num_workspace_neurons
-    np.testing.assert_allclose(factors.output_cos.numpy(), np.cos(eta[num_ws:]) ** (2**order), atol=1e-12)
-    np.testing.assert_allclose(factors.output_sin.numpy(), np.sin(eta[num_ws:]) ** (2**order), atol=1e-12)
+    cos, sin = neuron_cos_sin(cfg, weights)
+    np.testing.assert_allclose(cos.numpy(), np.cos(eta) ** (2**order), atol=1e-12)
+    np.testing.assert_allclose(sin.numpy(), np.sin(eta) ** (2**order), atol=1e-12)
     # The workspace table holds, for input word x, neuron k's factors on branches (x, rest).
     table = factors.workspace_table.numpy().reshape(cfg.num_words, num_ws, 2, -1)
     expected_cos = (np.cos(eta[:num_ws]) ** (2**order)).reshape(num_ws, cfg.num_words, -1)
