@@ -21,7 +21,7 @@ def sequence_vjp(
     weights: QRNNWeights,
     input_words: tf.Tensor,
     measured_words: tf.Tensor,
-    mask: tf.Tensor,
+    mask: tf.Tensor | None,
     states_before: tf.Tensor,
     d_probabilities: tf.Tensor,
     d_postselection: tf.Tensor,
@@ -34,7 +34,7 @@ def sequence_vjp(
         weights: the parameters of the forward pass.
         input_words: (B, T) int32.
         measured_words: (B, T) int32 words the forward pass projected onto.
-        mask: (B, T) bool.
+        mask: (B, T) bool, or None for no mask.
         states_before: (T, 2^W, B) workspace state before each step (batch-last).
         d_probabilities: (B, T, 2^I) upstream gradient of the word distributions.
         d_postselection: (B, T) upstream gradient of the postselection probabilities.
@@ -47,6 +47,8 @@ def sequence_vjp(
         factor_tape.watch(list(weights))
         factors = neuron_factors(config, weights)
     leaves = list(factors)
+    masked = mask is not None
+    mask = mask if masked else tf.ones_like(input_words, tf.bool)
     time_major = [tf.transpose(t) for t in (input_words, measured_words, mask)]  # (T, B)
     d_probabilities = tf.transpose(d_probabilities, [1, 0, 2])  # (T, B, 2^I)
     d_postselection = tf.transpose(d_postselection)  # (T, B)
@@ -63,16 +65,18 @@ def sequence_vjp(
             out = step_batch_last(
                 config, type(factors)(*leaves), previous, input_word, measured, tf.zeros_like(step_mask), "target", unused_seed
             )
-            outputs = [
-                tf.where(keep, out.probabilities, tf.zeros_like(out.probabilities)),
-                tf.where(step_mask, out.postselection, tf.ones_like(out.postselection)),
-                tf.where(step_mask[None, :], out.state, previous),
-            ]
+            outputs = [out.probabilities, out.postselection, out.state]
+            if masked:
+                outputs = [
+                    tf.where(keep, out.probabilities, tf.zeros_like(out.probabilities)),
+                    tf.where(step_mask, out.postselection, tf.ones_like(out.postselection)),
+                    tf.where(step_mask[None, :], out.state, previous),
+                ]
         grads = tape.gradient(
             outputs, [previous, *leaves], output_gradients=[d_step_probabilities, d_postselection[t], d_state],
             unconnected_gradients=tf.UnconnectedGradients.ZERO,
         )
-        d_carried = tf.where(keep, tf.zeros_like(d_step_probabilities), d_step_probabilities)
+        d_carried = tf.where(keep, tf.zeros_like(d_step_probabilities), d_step_probabilities) if masked else d_carried
         return t - 1, grads[0], d_carried, [a + g for a, g in zip(d_leaves, grads[1:])]
 
     _, d_initial, _, d_leaves = tf.while_loop(

@@ -97,7 +97,7 @@ class StateVectorEngine(Engine):
         if state is None:
             state = initial_state(config, tf.shape(input_words)[0], dtype)
         seed = tf.zeros([2], tf.int32) if seed is None else tf.cast(seed, tf.int32)
-        mask = tf.ones_like(scored, dtype=tf.bool) if mask is None else tf.cast(mask, tf.bool)
+        mask = None if mask is None else tf.cast(mask, tf.bool)
         return self._run(config, measurement, weights, input_words, target_words, tf.cast(scored, tf.bool), seed, mask, state)
 
     def step(self, config, weights, state, input_word, target_word, scored, measurement, seed):

@@ -34,7 +34,7 @@ def compiled_run(jit_compile: bool = True) -> Callable[..., SequenceOutputs]:
         target_words: tf.Tensor,
         scored: tf.Tensor,
         seed: tf.Tensor,
-        mask: tf.Tensor,
+        mask: tf.Tensor | None,
         state: tf.Tensor,
     ) -> SequenceOutputs:
         @tf.custom_gradient

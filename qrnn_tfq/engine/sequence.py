@@ -38,7 +38,7 @@ def scan_sequence(
     scored: tf.Tensor,
     measurement: str,
     seed: tf.Tensor,
-    mask: tf.Tensor,
+    mask: tf.Tensor | None,
     state: tf.Tensor,
 ) -> tuple[SequenceOutputs, tf.Tensor]:
     """`run_sequence` with every argument given; also returns the state before each step.
@@ -51,15 +51,16 @@ def scan_sequence(
     factors = neuron_factors(config, weights)
     batch = tf.shape(input_words)[0]
     steps = tf.range(tf.shape(input_words)[1])
-    time_major = [tf.transpose(t) for t in (input_words, target_words, scored, mask)]  # (T, B)
+    masked = mask is not None  # static: without a mask the steps carry no selects
+    time_major = [tf.transpose(t) for t in (input_words, target_words, scored, mask if masked else scored)]  # (T, B)
 
     def step(carry, elems):
         previous_state, previous_probabilities, _, _ = carry
         input_word, target_word, step_scored, step_mask, t = elems
-        out = step_batch_last(
-            config, factors, previous_state, input_word, target_word, step_scored, measurement,
-            tf.random.experimental.stateless_fold_in(seed, t),
-        )
+        step_seed = tf.random.experimental.stateless_fold_in(seed, t) if measurement == "sample" else seed
+        out = step_batch_last(config, factors, previous_state, input_word, target_word, step_scored, measurement, step_seed)
+        if not masked:
+            return out.state, out.probabilities, out.measured, out.postselection
         return (
             tf.where(step_mask[None, :], out.state, previous_state),
             tf.where(step_mask[:, None], out.probabilities, previous_probabilities),
@@ -112,7 +113,5 @@ def run_sequence(
         state = initial_state(config, tf.shape(input_words)[0], weights.theta.dtype)
     if seed is None:
         seed = tf.zeros([2], tf.int32)
-    if mask is None:
-        mask = tf.ones_like(scored, dtype=tf.bool)
     outputs, _ = scan_sequence(config, weights, input_words, target_words, scored, measurement, seed, mask, state)
     return outputs
