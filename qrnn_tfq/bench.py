@@ -5,6 +5,9 @@ update with clipping) and evaluation steps (forward only, argmax measurement) on
 random data, after a warm-up; each case runs in a fresh subprocess so that its peak
 memory (max RSS) is its own. Prints a table and one machine-readable `BENCH_JSON` line.
 
+`--compare-with CHECKOUT` times the same cases with another checkout's `qrnn_tfq` (say a
+git worktree of an older commit), alternating the two, and prints the speed-up.
+
 Throughput is counted in amplitude updates: one neuron or rotation touching one
 amplitude of one sample. A training step counts its forward updates only, so its rate
 is comparable with the evaluation rate (the gap is the cost of the gradient).
@@ -17,9 +20,11 @@ import dataclasses
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -125,11 +130,62 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def measure(name: str, repeats: int, device: str, package_root: str | None = None) -> dict:
+    """Run one case in a fresh subprocess, with `qrnn_tfq` from `package_root` if given."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    command = [sys.executable, "-m", "qrnn_tfq.bench"]
+    with tempfile.TemporaryDirectory() as scratch:
+        if package_root is not None:  # this file, run against another checkout's package
+            script = shutil.copy(__file__, os.path.join(scratch, "qrnn_bench.py"))
+            command = [sys.executable, script]
+            env["PYTHONPATH"] = os.path.abspath(package_root)
+        command += ["--case", name, "--repeats", str(repeats), "--device", device]
+        result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=package_root)
+    if result.returncode != 0:
+        raise RuntimeError(f"benchmark case {name!r} failed:\n{result.stderr[-4000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def compare(names: list[str], repeats: int, device: str, other: str, rounds: int = 2) -> list[dict]:
+    """Before/after in one run: alternate the other checkout and this one, keep the best of each."""
+    rows = []
+    for name in names:
+        runs: dict[str, list[dict]] = {"before": [], "after": []}
+        for _ in range(rounds):
+            runs["before"].append(measure(name, repeats, device, other))
+            runs["after"].append(measure(name, repeats, device))
+        best = {k: min(v, key=lambda r: r["train_s"]) for k, v in runs.items()}
+        rows.append({
+            "name": name,
+            "before_train_s": best["before"]["train_s"], "after_train_s": best["after"]["train_s"],
+            "before_eval_s": best["before"]["eval_s"], "after_eval_s": best["after"]["eval_s"],
+            "train_speedup": best["before"]["train_s"] / best["after"]["train_s"],
+            "eval_speedup": best["before"]["eval_s"] / best["after"]["eval_s"],
+            "before_peak_rss_gib": best["before"]["peak_rss_gib"], "after_peak_rss_gib": best["after"]["peak_rss_gib"],
+        })
+        print(f"{name}: train {rows[-1]['train_speedup']:.2f}x, eval {rows[-1]['eval_speedup']:.2f}x", file=sys.stderr, flush=True)
+    return rows
+
+
+def format_comparison(rows: list[dict]) -> str:
+    header = f"{'case':<10} {'train before':>12} {'train after':>11} {'speed-up':>8} {'eval before':>11} {'eval after':>10} {'speed-up':>8} {'GiB before':>10} {'GiB after':>9}"
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        lines.append(
+            f"{r['name']:<10} {r['before_train_s']:>12.4f} {r['after_train_s']:>11.4f} {r['train_speedup']:>7.2f}x "
+            f"{r['before_eval_s']:>11.4f} {r['after_eval_s']:>10.4f} {r['eval_speedup']:>7.2f}x "
+            f"{r['before_peak_rss_gib']:>10.2f} {r['after_peak_rss_gib']:>9.2f}"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", nargs="+", default=DEFAULT_CASES, choices=sorted(CASES))
     parser.add_argument("--repeats", type=int, default=5, help="timed repetitions per case (median)")
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    parser.add_argument("--compare-with", metavar="CHECKOUT", help="another checkout (e.g. a git worktree of an older "
+                        "commit): time each case there and here, alternately, and print the speed-up")
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case here, print JSON
     args = parser.parse_args(argv)
     if args.device == "gpu":
@@ -141,16 +197,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.case:
         print(json.dumps(run_case(CASES[args.case], args.repeats, args.device)))
         return 0
-    rows = []
-    for name in args.cases:
-        command = [sys.executable, "-m", "qrnn_tfq.bench", "--case", name, "--repeats", str(args.repeats), "--device", args.device]
-        result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-        if result.returncode != 0:
-            sys.stderr.write(result.stderr)
-            return result.returncode
-        rows.append(json.loads(result.stdout.strip().splitlines()[-1]))
-        print(f"{name}: train {rows[-1]['train_s']:.4f} s, eval {rows[-1]['eval_s']:.4f} s", file=sys.stderr, flush=True)
-    print(format_table(rows))
+    if args.compare_with:
+        rows = compare(args.cases, args.repeats, args.device, args.compare_with)
+        print(format_comparison(rows))
+    else:
+        rows = []
+        for name in args.cases:
+            rows.append(measure(name, args.repeats, args.device))
+            print(f"{name}: train {rows[-1]['train_s']:.4f} s, eval {rows[-1]['eval_s']:.4f} s", file=sys.stderr, flush=True)
+        print(format_table(rows))
     print("command: python -m qrnn_tfq.bench " + " ".join(argv if argv is not None else sys.argv[1:]))
     print("BENCH_JSON " + json.dumps(rows))
     return 0
