@@ -8,8 +8,10 @@
 
 Modules: `optimizers` (the paper's optimizers with gradient clipping), `models` (the
 `SequenceModel` protocol and the QRNN's adapter), `records` (settings, history rows,
-results), `loop` (the `Trainer`), `checkpoint` (atomic `.npz` checkpoints). Library code:
-diagnostics go to `logging`; progress bars, printing and plots live in `train/`.
+results), `loop` (the `Trainer`), `checkpoint` (atomic `.npz` checkpoints), `classify`
+(class predictions from the label steps: the exact joint label distribution, sampling).
+Library code: diagnostics go to `logging`; progress bars, printing and plots live in
+`train/`.
 """
 
 from qrnn_tfq.training.checkpoint import Checkpoint as Checkpoint
@@ -17,6 +19,10 @@ from qrnn_tfq.training.checkpoint import atomic_write_text as atomic_write_text
 from qrnn_tfq.training.checkpoint import atomic_writer as atomic_writer
 from qrnn_tfq.training.checkpoint import load_checkpoint as load_checkpoint
 from qrnn_tfq.training.checkpoint import save_checkpoint as save_checkpoint
+from qrnn_tfq.training.classify import codes_of_words as codes_of_words
+from qrnn_tfq.training.classify import label_code_distribution as label_code_distribution
+from qrnn_tfq.training.classify import label_steps as label_steps
+from qrnn_tfq.training.classify import sampled_label_codes as sampled_label_codes
 from qrnn_tfq.training.loop import BEST_CHECKPOINT as BEST_CHECKPOINT
 from qrnn_tfq.training.loop import LATEST_CHECKPOINT as LATEST_CHECKPOINT
 from qrnn_tfq.training.loop import Trainer as Trainer
@@ -48,8 +54,12 @@ __all__ = [
     "VALIDATIONS",
     "atomic_write_text",
     "atomic_writer",
+    "codes_of_words",
     "history_columns",
+    "label_code_distribution",
+    "label_steps",
     "load_checkpoint",
     "make_optimizer",
+    "sampled_label_codes",
     "save_checkpoint",
 ]

@@ -6,9 +6,10 @@ after the last one, the loop validates on one fixed batch: the loss (teacher-for
 default, or along a run that samples the scored steps, as the paper's code did), the
 argmax accuracy (a run that measures the most likely word) and the sampled accuracy (a
 run that samples it, the paper's metric). It stops once the validation loss reaches
-`stop_loss`, records the first step at which it reached `target_loss`, and tracks the
-smallest postselection probability of training (SPEC section 4: the overhead of
-amplitude amplification is about `1/sqrt(p_min)`).
+`stop_loss` or (early stopping, with `patience`) once that many validations in a row have
+not improved on the best, records the first step at which it reached `target_loss`, and
+tracks the smallest postselection probability of training (SPEC section 4: the overhead
+of amplitude amplification is about `1/sqrt(p_min)`).
 
 Batches come from `sample_batch(step)`, a function of the step alone, and sampling seeds
 from (seed, step), so a run restored from a checkpoint continues exactly as it would have
@@ -203,6 +204,16 @@ class Trainer:
         last = next((row for row in reversed(self._history) if row.validated), None)
         return stop is not None and last is not None and last.validation_loss <= stop
 
+    def _patience_exhausted(self) -> bool:
+        """Early stopping: `patience` validations since the best one (or since the start)."""
+        patience = self.config.patience
+        if patience is None:
+            return False
+        validated_since_best = sum(
+            1 for row in self._history if row.validated and (self._best_step is None or row.step > self._best_step)
+        )
+        return validated_since_best >= patience
+
     def _after_validation(self, record: StepRecord) -> None:
         loss = record.validation_loss
         target = self.config.target
@@ -229,7 +240,7 @@ class Trainer:
         cfg = self.config
         if self._train_step is None:
             self._train_step = self._make_train_step()
-        stopped = "stop_loss" if self._stop_reached() else None
+        stopped = "stop_loss" if self._stop_reached() else ("patience" if self._patience_exhausted() else None)
         saved_at = None
         while stopped is None and self._step < cfg.max_steps:
             batch = _as_tensors(self.sample_batch(self._step))
@@ -253,6 +264,8 @@ class Trainer:
                 stopped = "non_finite_loss"
             elif self._stop_reached():
                 stopped = "stop_loss"
+            elif record.validated and self._patience_exhausted():
+                stopped = "patience"
         if self.checkpoint_dir is not None and saved_at != self._step:
             self.save(os.path.join(self.checkpoint_dir, LATEST_CHECKPOINT))
         last = next((row for row in reversed(self._history) if row.validated), None)

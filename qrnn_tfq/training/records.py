@@ -15,7 +15,7 @@ import numpy as np
 from qrnn_tfq.losses import LOSSES
 
 VALIDATIONS = ("teacher", "sampled")
-STOP_REASONS = ("stop_loss", "max_steps", "non_finite_loss")
+STOP_REASONS = ("stop_loss", "max_steps", "non_finite_loss", "patience")
 
 
 def _check_int(name: str, value: object, low: int) -> None:
@@ -47,6 +47,8 @@ class TrainerConfig:
         validation: "teacher" (validation loss of a teacher-forced run) or "sampled" (of a
             run that samples the scored steps, as the paper's code did).
         seed: seeds the sampling of validation runs, with the step.
+        patience: early stopping: stop once this many validations in a row have not
+            lowered the best validation loss; None never stops early.
     """
 
     max_steps: int = 1000
@@ -56,9 +58,12 @@ class TrainerConfig:
     validate_every: int = 10
     validation: str = "teacher"
     seed: int = 0
+    patience: int | None = None
 
     def __post_init__(self) -> None:
         _check_int("max_steps", self.max_steps, 0)
+        if self.patience is not None:
+            _check_int("patience", self.patience, 1)
         _check_int("validate_every", self.validate_every, 1)
         _check_int("seed", self.seed, 0)
         _check_loss_level("stop_loss", self.stop_loss)
@@ -115,7 +120,7 @@ class TrainingResult:
         best_step: the step it was reached at.
         last_validation: the history row of the last validation, or None.
         min_postselection: smallest postselection probability seen in training.
-        stopped: "stop_loss", "max_steps" or "non_finite_loss".
+        stopped: "stop_loss", "max_steps", "non_finite_loss" or "patience" (early stopping).
         wall_time_s: seconds this `fit` call took.
         history: every row, across resumes.
     """

@@ -1,0 +1,146 @@
+"""End-to-end tests of `python -m train.mnist` (called as `main(argv)`): a `--quick` run,
+resuming an interrupted run, loading an ensemble member, and clear errors for bad data."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from train import mnist  # first: selects tf-keras before TensorFlow loads
+
+import numpy as np
+import pytest
+
+from qrnn_tfq import QRNNConfig
+from qrnn_tfq.training import BEST_CHECKPOINT, LATEST_CHECKPOINT, load_checkpoint
+
+# A tiny QRNN keeps compilation short; the pipeline is the same as with the default one.
+TINY = ["--quick", "--workspace", "2", "--stages", "1", "--degree", "1", "--no-progress",
+        "--max-steps", "4", "--validate-every", "2", "--test-size", "64"]
+PNG = b"\x89PNG\r\n\x1a\n"
+RAW_DIR = (Path(__file__).parents[2] / ".." / "shared/data/mnist").resolve()
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("mnist") / "seed0"
+    return out, mnist.main([*TINY, "--out", str(out)])
+
+
+def history(folder):
+    with open(folder / "history.csv") as file:
+        return list(csv.DictReader(file))
+
+
+def test_quick_run_writes_every_output(uninterrupted):
+    out, summary = uninterrupted
+    written = json.loads((out / "summary.json").read_text())
+    assert written == json.loads(json.dumps(summary))
+    assert written["command"] == "python -m train.mnist " + " ".join([*TINY, "--out", str(out)])
+    assert written["steps"] == 4 and written["stopped"] == "max_steps" and written["wall_time_s"] > 0
+    assert written["data"]["train_images"] == 200 and written["data"]["validation_images"] == 40
+    assert written["data"]["steps_per_sequence"] == 99 and written["num_parameters"] == QRNNConfig(2, 2, 1, 1).num_parameters
+    test = written["test"]
+    assert test["images"] == 64 and sum(map(sum, test["confusion_matrix"])) == 64
+    assert 0 <= test["argmax_accuracy"] <= 1 and 0 <= test["sampled_accuracy"] <= 1
+    assert test["argmax_errors"] == round(64 * (1 - test["argmax_accuracy"]))
+    assert test["weights"] == f"{BEST_CHECKPOINT} (step {written['best_step']})"
+    assert written["config"]["digits"] == [0, 1] and written["config"]["lr"] == 0.003
+    assert [int(row["step"]) for row in history(out)] == [1, 2, 3, 4]
+    for name in ("training_curve.png", "confusion_matrix.png"):
+        assert (out / name).read_bytes()[:8] == PNG
+    assert load_checkpoint(out / LATEST_CHECKPOINT).step == 4
+
+
+def test_resume_after_an_interruption_loses_nothing(uninterrupted, tmp_path, monkeypatch):
+    reference_folder, reference = uninterrupted
+    out = tmp_path / "seed0"
+    batches = mnist.BalancedBatches.__call__
+
+    def interrupt_at_step_3(self, step):
+        if step == 3:  # steps 1-3 done, the last checkpoint is the one of step 2
+            raise KeyboardInterrupt
+        return batches(self, step)
+
+    monkeypatch.setattr(mnist.BalancedBatches, "__call__", interrupt_at_step_3)
+    with pytest.raises(SystemExit, match=r"interrupted; `--resume` continues from .*latest.npz"):
+        mnist.main([*TINY, "--out", str(out)])
+    assert load_checkpoint(out / LATEST_CHECKPOINT).step == 2
+    monkeypatch.setattr(mnist.BalancedBatches, "__call__", batches)
+
+    resumed = mnist.main([*TINY, "--out", str(out), "--resume"])
+    assert resumed["resumed_from_step"] == 2 and resumed["steps"] == 4
+    assert history(out) == history(reference_folder)  # every step's numbers, as without the interruption
+    for name in (LATEST_CHECKPOINT, BEST_CHECKPOINT):
+        for got, want in zip(load_checkpoint(out / name).model_weights, load_checkpoint(reference_folder / name).model_weights):
+            np.testing.assert_array_equal(got, want)
+    assert resumed["test"] == reference["test"]
+
+    with pytest.raises(SystemExit, match=r"cannot resume from .*: its settings differ .*'lr': \(0.003, 0.01\)"):
+        mnist.main([*TINY, "--out", str(out), "--resume", "--lr", "0.01"])
+
+
+def test_ensemble_loads_a_trained_member_and_averages(uninterrupted):
+    reference_folder, reference = uninterrupted
+    group = reference_folder.parent  # the fixture's run is member seed0 of this ensemble
+    summary = mnist.main([*TINY, "--out", str(group), "--resume", "--ensemble", "2", "--max-steps", "2"])
+    first, second = summary["members"]
+    assert first["test"] == reference["test"] and first["steps"] == 4  # loaded, not retrained
+    assert second["seed"] == 1 and second["steps"] == 2
+    ensemble = summary["ensemble"]["test"]
+    assert ensemble["images"] == 64 and summary["ensemble"]["seeds"] == [0, 1]
+    for name in ("summary.json", "confusion_matrix.png", "seed1/summary.json", "seed1/confusion_matrix.png"):
+        assert (group / name).exists()
+
+
+@pytest.mark.skipif(not RAW_DIR.is_dir(), reason="raw MNIST not in ../shared/data/mnist")
+def test_quick_augmented_run_on_all_ten_digits(tmp_path):
+    out = tmp_path / "augmented"
+    argv = [*TINY, "--digits", "all", "--augment", "pca", "--coordinates", "2", "--bits", "4", "--data", str(RAW_DIR),
+            "--out", str(out)]
+    summary = mnist.main(argv)
+    assert summary["data"]["io_lanes"] == 2 and summary["data"]["steps_per_sequence"] == 4 + 2 - 1
+    assert summary["data"]["train_images"] == 1000 and summary["test"]["images"] == 64
+    assert len(summary["test"]["confusion_matrix"]) == 10
+    assert 0 <= summary["test"]["invalid_probability"] <= 1
+    codes = out / mnist.CODES_FILE
+    assert codes.exists()
+    before = codes.stat().st_mtime_ns
+    mnist.main([*argv, "--resume"])  # the fitted codes are reused, not refitted
+    assert codes.stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (None, r"cannot load MNIST from '.*missing.npz': .*does not exist"),
+        (b"not an npz file", r"cannot load MNIST from '.*missing.npz': .*(corrupt|pickled)"),
+    ],
+)
+def test_missing_or_corrupt_data_file_is_a_clear_error(tmp_path, content, match):
+    path = tmp_path / "missing.npz"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(SystemExit, match=match):
+        mnist.main([*TINY, "--data", str(path), "--out", str(tmp_path / "run")])
+
+
+def test_bad_arguments_exit_with_usage(capsys):
+    with pytest.raises(SystemExit):
+        mnist.main(["--digits", "3,3"])
+    assert "must not repeat a digit" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        mnist.main(["--supervised"])
+    assert "--supervised" in capsys.readouterr().err
+
+
+def test_defaults():
+    args = mnist.fill_defaults(mnist.make_parser().parse_args([]))
+    assert (args.digits, args.workspace, args.stages, args.degree, args.order) == ([0, 1], 8, 2, 2, 2)
+    assert (args.optimizer, args.lr, args.lr_decay_steps, args.clip_norm, args.batch) == ("adam", 0.003, 1500, 0.5, 50)
+    assert (args.val_batch, args.validate_every, args.patience, args.max_steps, args.loss) == (200, 10, 40, 1500, "nll")
+    quick = mnist.fill_defaults(mnist.make_parser().parse_args(["--quick", "--patience", "5"]))
+    assert (quick.max_steps, quick.lr_decay_steps, quick.patience, quick.batch, quick.test_size) == (6, None, 5, 10, 200)
+    assert mnist.default_folder(args) == "runs/mnist-01-seed0"
+    assert mnist.parse_digits("all") == tuple(range(10))
