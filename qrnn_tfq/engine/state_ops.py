@@ -18,6 +18,16 @@ def tiny(dtype: tf.DType) -> float:
     return float(np.finfo(dtype.as_numpy_dtype).tiny)
 
 
+def inverse_sqrt(value: tf.Tensor, floor: float | None = None) -> tf.Tensor:
+    """`1 / sqrt(value)`, and 0 where `value` is at most `floor` (default `sqrt(tiny)`,
+    1e-19 in float32: a postselection no amplification could reach): such a sample becomes
+    the zero state and passes no gradient back, instead of being blown up by `1/sqrt(tiny)`
+    (and the derivative `value^-1.5`) into inf and NaN."""
+    floor = np.sqrt(tiny(value.dtype)) if floor is None else floor
+    alive = value > floor
+    return tf.where(alive, tf.math.rsqrt(tf.where(alive, value, tf.ones_like(value))), tf.zeros_like(value))
+
+
 def _split(state: tf.Tensor, lane: int, num_lanes: int) -> tuple[tf.Tensor, tf.Tensor]:
     """The lane-0 and lane-1 halves, each (2^lane, 1, 2^(m-1-lane), B)."""
     split = tf.reshape(state, [2**lane, 2, 2 ** (num_lanes - 1 - lane), -1])
@@ -79,7 +89,9 @@ def branch_factors(factors: tf.Tensor, lane: int, num_lanes: int) -> tf.Tensor:
 @tf.custom_gradient
 def normalize(state: tf.Tensor) -> tf.Tensor:
     """Rescale every sample (column) to unit norm; an all-zero sample stays zero (no NaN)."""
-    scale = tf.math.rsqrt(tf.maximum(tf.reduce_sum(tf.square(state), axis=0, keepdims=True), tiny(state.dtype)))
+    # Floor `tiny`: the deferred renormalisation lets norms shrink to 1e-20, and this
+    # gradient (written out below) has no `norm^-1.5` factor to overflow.
+    scale = inverse_sqrt(tf.reduce_sum(tf.square(state), axis=0, keepdims=True), tiny(state.dtype))
     unit = state * scale
 
     def grad(upstream):  # the projection of the upstream gradient off the unit vector

@@ -33,11 +33,7 @@ class StepOutputs(NamedTuple):
 
 
 def workspace_stages(config: QRNNConfig, factors: NeuronFactors, state: tf.Tensor, input_one_hot: tf.Tensor) -> tf.Tensor:
-    """SPEC section 3 steps 1-4: input stage and work stages on the workspace state (2^W, B).
-
-    Returns the state up to a positive factor per sample (renormalised only as often as
-    underflow requires): the output stage's probabilities do not depend on it.
-    """
+    """SPEC section 3 steps 1-4: input stage and work stages on the workspace state (2^W, B)."""
     width, half = config.workspace_lanes, 2 ** (config.workspace_lanes - 1)
     interval = state_ops.normalize_interval(config.order)
     # One small matmul per neuron selects its factors at each sample's input word; one big
@@ -58,7 +54,7 @@ def workspace_stages(config: QRNNConfig, factors: NeuronFactors, state: tf.Tenso
             neuron += 1
             if neuron % interval == 0:
                 state = state_ops.normalize(state)
-    return state  # not renormalised: the output stage divides by the total anyway
+    return state_ops.normalize(state)
 
 
 def _apply_neuron_batch_last(config: QRNNConfig, state: tf.Tensor, neuron: int, cos: tf.Tensor, sin: tf.Tensor) -> tf.Tensor:
@@ -112,18 +108,18 @@ def step_batch_last(
     seed: tf.Tensor,
 ) -> StepOutputs:
     """`cell_step` on the internal layout: `state` (2^W, B) in and out."""
-    dtype, floor = state.dtype, state_ops.tiny(state.dtype)
+    dtype = state.dtype
     state = workspace_stages(config, factors, state, tf.one_hot(input_word, config.num_words, dtype=dtype))
     # Output stage (step 5) and read-out (step 6): word w's branch is gains[w] * psi.
     weights = tf.matmul(tf.square(state), tf.square(factors.output_gains), transpose_a=True, transpose_b=True)  # (B, 2^I)
-    probabilities = weights / tf.maximum(tf.reduce_sum(weights, axis=-1, keepdims=True), floor)
+    probabilities = weights * tf.square(state_ops.inverse_sqrt(tf.reduce_sum(weights, axis=-1, keepdims=True)))
     measured = choose_words(probabilities, target_word, scored, measurement, seed)
     measured_one_hot = tf.one_hot(measured, config.num_words, dtype=dtype)
     postselection = tf.reduce_sum(measured_one_hot * probabilities, axis=-1)  # (B,)
     # Measurement (step 7): project on the measured word's branch and renormalise.
     gains = tf.transpose(tf.matmul(measured_one_hot, factors.output_gains))  # (2^W, B)
     branch_weight = tf.reduce_sum(measured_one_hot * weights, axis=-1)  # (B,)
-    next_state = gains * state * tf.math.rsqrt(tf.maximum(branch_weight, floor))
+    next_state = gains * state * state_ops.inverse_sqrt(branch_weight)
     return StepOutputs(probabilities, measured, postselection, next_state)
 
 
@@ -151,8 +147,9 @@ def cell_step(
 
     Returns:
         `StepOutputs` with the next state (B, 2^W). A postselection of probability 0
-        leaves a zero state and zero probabilities from then on (every norm is floored at
-        the dtype's `tiny`): the loss sees `log(tiny)`, large and finite, never NaN.
+        (or below `sqrt(tiny)`, 1e-19 in float32) leaves that sample in the zero state,
+        with zero probabilities from then on and no gradient through it: the loss sees
+        `log(tiny)` (`word_nll`), large and finite, never NaN.
     """
     out = step_batch_last(config, factors, tf.transpose(state), input_word, target_word, scored, measurement, seed)
     return out._replace(state=tf.transpose(out.state))

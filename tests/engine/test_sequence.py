@@ -7,7 +7,7 @@ import qrnn_tfq  # noqa: F401
 import tensorflow as tf
 from qrnn_tfq.config import QRNNConfig
 from qrnn_tfq.engine import StateVectorEngine, run_sequence
-from qrnn_tfq.losses import word_nll
+from qrnn_tfq.losses import paper_shifted_loss, word_nll
 from qrnn_tfq.testing import random_weights, random_words
 
 
@@ -57,13 +57,29 @@ def test_zero_probability_postselection_gives_no_nan():
     inputs = tf.zeros([2, 4], tf.int32)
     targets = tf.constant([[3, 0, 1, 2], [0, 0, 0, 0]], tf.int32)
     scored = tf.ones_like(inputs, tf.bool)
+    for loss_fn in (word_nll, paper_shifted_loss):  # the paper's loss has a gradient at p = 0
+        with tf.GradientTape() as tape:
+            out = StateVectorEngine().run(cfg, weights, inputs, targets, scored)
+            loss = loss_fn(out.probabilities, targets, scored)
+        grads = tape.gradient(loss, list(weights))
+        assert out.postselection.numpy()[0, 0] == 0.0
+        assert np.all(np.isfinite(out.probabilities.numpy())) and np.all(np.isfinite(out.final_state.numpy()))
+        assert np.isfinite(loss.numpy())
+        assert all(np.all(np.isfinite(g.numpy())) for g in grads), loss_fn.__name__
+    assert word_nll(out.probabilities, targets, scored).numpy() > 100
+
+
+def test_underflowing_postselection_in_float32_gives_no_nan():
+    # b = pi makes every neuron start near a rotation by pi (c ~ 0): in float32 the
+    # postselection probabilities underflow within a few steps (a reported NaN).
+    cfg = QRNNConfig(4, 2, stages=1, degree=3, order=2, bias=np.pi)
+    weights = [tf.Variable(w) for w in random_weights(cfg, seed=3, dtype=tf.float32, spread=0.01)]
+    inputs, targets, scored = random_words(cfg, 8, 36, seed=4)
     with tf.GradientTape() as tape:
-        out = StateVectorEngine().run(cfg, weights, inputs, targets, scored)
-        loss = word_nll(out.probabilities, targets, scored)
-    grads = tape.gradient(loss, list(weights))
-    assert out.postselection.numpy()[0, 0] == 0.0
-    assert np.all(np.isfinite(out.probabilities.numpy())) and np.all(np.isfinite(out.final_state.numpy()))
-    assert np.isfinite(loss.numpy()) and loss.numpy() > 100
+        out = StateVectorEngine().run(cfg, type(random_weights(cfg, 0))(*weights), inputs, targets, scored)
+        loss = paper_shifted_loss(out.probabilities, targets, scored)
+    grads = tape.gradient(loss, weights)
+    assert np.isfinite(loss.numpy())
     assert all(np.all(np.isfinite(g.numpy())) for g in grads)
 
 
