@@ -34,6 +34,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from data.sequences import TaskSpec  # noqa: E402
+from qrnn_tfq.baselines import BASELINE_KINDS, ENCODINGS, RecurrentBaseline  # noqa: E402
 from qrnn_tfq.losses import LOSSES  # noqa: E402
 from qrnn_tfq.training import (  # noqa: E402
     HISTORY_FIELDS,
@@ -115,6 +116,25 @@ def add_model_arguments(parser: argparse.ArgumentParser, default_help: str = "")
     group.add_argument("--work-stddev", type=non_negative_float, default=0.01, help="spread of the initial work angles")
 
 
+MODELS = ("qrnn", *BASELINE_KINDS)
+
+
+def add_baseline_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--model {qrnn,rnn,lstm}` and the classical baselines' options (`qrnn_tfq.baselines`)."""
+    group = parser.add_argument_group("classical baselines")
+    group.add_argument("--model", choices=MODELS, default="qrnn",
+                       help="qrnn, or a classical baseline: rnn (SimpleRNN) or lstm, each with a linear read-out (default qrnn)")
+    group.add_argument("--hidden", type=positive_int, help="baseline hidden size (default: the paper's, rnn 22, lstm 10)")
+    group.add_argument("--encoding", choices=ENCODINGS, default="one_hot",
+                       help="how a baseline reads a word: one_hot over the 2^I words (the paper's) or its I bits")
+
+
+def check_baseline_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse options a classical baseline cannot honour (it has no measurement to sample)."""
+    if getattr(args, "model", "qrnn") != "qrnn" and args.validation == "sampled":
+        parser.error(f"--validation sampled needs the QRNN's measurements; --model {args.model} has none (use teacher)")
+
+
 def add_training_arguments(parser: argparse.ArgumentParser, default_help: str = "") -> None:
     """Optimizer, loss, validation and run options."""
     group = parser.add_argument_group("training")
@@ -165,7 +185,10 @@ def run_config(args: argparse.Namespace, task: TaskSpec, program: str) -> dict[s
 # ---- one run -----------------------------------------------------------------------------
 
 
-def build_model(args: argparse.Namespace, io_width: int, seed: int) -> QRNNSequenceModel:
+def build_model(args: argparse.Namespace, io_width: int, seed: int) -> QRNNSequenceModel | RecurrentBaseline:
+    kind = getattr(args, "model", "qrnn")
+    if kind != "qrnn":
+        return RecurrentBaseline(kind, io_width, getattr(args, "hidden", None), getattr(args, "encoding", "one_hot"), seed)
     layer = qrnn_tfq.QRNN(
         args.workspace, io_width, args.stages, args.degree, args.order, args.bias,
         args.theta_stddev, args.phi_stddev, args.work_stddev, "sample", seed,
@@ -223,6 +246,8 @@ def train_seed(args: argparse.Namespace, task: TaskSpec, program: str, prefix: s
     os.makedirs(folder, exist_ok=True)
     config = run_config(args, task, program)
     model = build_model(args, task.io_width, seed)
+    if isinstance(model, RecurrentBaseline):
+        print(f"{model.kind} baseline (hidden {model.hidden}, {model.encoding} input): {model.num_parameters} parameters", flush=True)
     trainer_config = TrainerConfig(
         max_steps=args.max_steps, stop_loss=args.stop_loss, target_loss=args.target_loss, loss=args.loss,
         validate_every=args.validate_every, validation=args.validation, seed=seed,
@@ -254,9 +279,16 @@ def train_seed(args: argparse.Namespace, task: TaskSpec, program: str, prefix: s
     return summary
 
 
+def count_parameters(model: QRNNSequenceModel | RecurrentBaseline) -> int:
+    """Trainable scalars of a QRNN (SPEC section 3's count) or a baseline."""
+    if isinstance(model, RecurrentBaseline):
+        return model.num_parameters
+    return model.layer.qrnn_config.num_parameters
+
+
 def summarize(
     result: TrainingResult, trainer_config: TrainerConfig, config: dict[str, Any], seed: int, folder: str,
-    resumed_from: int | None, model: QRNNSequenceModel,
+    resumed_from: int | None, model: QRNNSequenceModel | RecurrentBaseline,
 ) -> dict[str, Any]:
     last = result.last_validation
     p_min = result.min_postselection
@@ -278,7 +310,7 @@ def summarize(
         },
         "min_postselection": p_min,
         "amplification_overhead": 1 / math.sqrt(p_min) if p_min > 0 else None,
-        "num_parameters": model.layer.qrnn_config.num_parameters,
+        "num_parameters": count_parameters(model),
         "wall_time_s": result.wall_time_s,
         "seconds_per_step": result.wall_time_s / new_steps if new_steps else None,
         "resumed_from_step": resumed_from,

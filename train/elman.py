@@ -7,7 +7,8 @@ step budget is spent, and prints the steps each seed needed and their median. De
 per task: xor W=4, S=1, d=3, batch 8 (the paper's Elman-XOR setting; median about 480
 steps with b = pi/2); letters W=6, S=2, d=2 (the paper's fastest); memorize W=5, S=2,
 d=3, batch 2 (the two sequences). Adam with learning rate 0.005, as the paper's code ran
-Elman XOR.
+Elman XOR. `--model rnn` or `--model lstm` trains a classical baseline (one-hot input,
+hidden 22 or 10, linear read-out) on the same data, loss and stopping rule.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--task", choices=TASKS, required=True, help="the sequence task")
     parser.add_argument("--length", type=common.positive_int, help="words per sequence (default: xor/letters 36, memorize 20)")
     common.add_model_arguments(parser, "(default per task, see above)")
+    common.add_baseline_arguments(parser)
     common.add_training_arguments(parser, "(default per task, see above)")
     return parser
 
@@ -42,13 +44,15 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
     """Parse `argv`, train every seed and return the per-seed summaries."""
     parser = make_parser()
     parsed = parser.parse_args(argv)
+    common.check_baseline_arguments(parser, parsed)
     args = common.fill_defaults(parsed, TASK_DEFAULTS[parsed.task])
     options = {} if args.length is None else {"length": args.length}
     try:
         task = task_by_name(args.task, **options)
     except ValueError as error:
         parser.error(str(error))
-    return common.run_seeds(args, task, "train.elman", f"elman-{args.task}")
+    prefix = f"elman-{args.task}" if args.model == "qrnn" else f"elman-{args.task}-{args.model}"
+    return common.run_seeds(args, task, "train.elman", prefix)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,72 @@
+"""Tests of `python -m train.experiments NAME --quick` (called as `main(argv)`): each study
+writes its CSV and PNG, skips rows already done, and the baselines' CLI options."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from train import dna, experiments  # first: selects tf-keras before TensorFlow loads
+
+import pytest
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _rows(path):
+    with open(path) as file:
+        return list(csv.DictReader(file))
+
+
+def test_dna_memory_quick_writes_csv_and_png_and_resumes(tmp_path, capsys):
+    argv = ["dna-memory", "--quick", "--models", "rnn,lstm", "--lengths", "6", "--out", str(tmp_path), "--no-progress"]
+    path = experiments.main(argv)
+    rows = _rows(path)
+    assert [(r["model"], r["protocol"], r["length"], r["seed"]) for r in rows] == [("rnn", "any", "6", "0"), ("lstm", "any", "6", "0")]
+    assert all(r["steps"] == "3" and r["steps_to_target"] == "" and r["num_parameters"] for r in rows)
+    assert rows[0]["command"].startswith("python -m train.dna --length 6 --protocol paper --model rnn --seed 0")
+    assert (tmp_path / "dna-memory-quick.png").read_bytes()[:8] == PNG
+    capsys.readouterr()
+    experiments.main(argv + ["--lengths", "6,7"])  # the L = 6 rows are done: only L = 7 runs
+    assert "dna-memory: 2 runs to do, 2 rows already" in capsys.readouterr().out
+    rows_after = _rows(path)
+    assert rows_after[:2] == rows and [r["length"] for r in rows_after[2:]] == ["7", "7"]
+    experiments.main(argv + ["--lengths", "6,7,8", "--plot-only"])  # runs nothing, redraws
+    assert "dna-memory: 0 runs to do, 4 rows already" in capsys.readouterr().out
+    assert _rows(path) == rows_after
+
+
+def test_gradients_quick(tmp_path):
+    path = experiments.main(["gradients", "--quick", "--models", "rnn", "--lengths", "6", "--out", str(tmp_path), "--no-progress"])
+    rows = _rows(path)
+    assert [(r["model"], r["phase"], r["train_steps"]) for r in rows] == [("rnn", "init", "0"), ("rnn", "trained", "3")]
+    assert all(float(r["gradient_norm"]) > 0 and float(r["early_gradient_norm"]) >= 0 and r["split_step"] == "1" for r in rows)
+    assert (tmp_path / "gradients-quick.png").read_bytes()[:8] == PNG
+
+
+@pytest.mark.parametrize("name, key", [("xor-init", "bias"), ("letters-topology", "workspace")])
+def test_qrnn_studies_quick(tmp_path, name, key):
+    path = experiments.main([name, "--quick", "--limit", "1", "--out", str(tmp_path), "--no-progress"])
+    [row] = _rows(path)
+    assert row[key] and row["seed"] == "0" and row["steps"] == "3" and 0 < float(row["min_postselection"]) <= 1
+    assert (tmp_path / f"{name}-quick.png").read_bytes()[:8] == PNG
+
+
+def test_bad_study_arguments(capsys):
+    with pytest.raises(SystemExit):
+        experiments.make_parser().parse_args(["dna-memory", "--models", "gru"])
+    assert "models must be among" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        experiments.make_parser().parse_args(["no-such-study"])
+
+
+def test_dna_baseline_cli_prints_888_parameters(tmp_path, capsys):
+    out = tmp_path / "lstm"
+    [summary] = dna.main(["--length", "6", "--model", "lstm", "--max-steps", "2", "--batch", "4", "--val-batch", "4",
+                          "--out", str(out), "--no-progress"])
+    assert "lstm baseline (hidden 10, one_hot input): 888 parameters" in capsys.readouterr().out
+    assert summary["num_parameters"] == 888
+    assert json.loads((out / "summary.json").read_text())["config"]["model"] == "lstm"
+    with pytest.raises(SystemExit):
+        dna.main(["--length", "6", "--model", "rnn", "--validation", "sampled"])
+    assert "--validation sampled needs the QRNN" in capsys.readouterr().err
