@@ -14,6 +14,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from qrnn_tfq.engine.state_ops import tiny
 from qrnn_tfq.layers.words import bits_to_words
 
 _keras = tf.keras
@@ -35,7 +36,7 @@ def target_probability(probabilities: tf.Tensor, target_words: tf.Tensor) -> tf.
 
 def word_nll_per_step(probabilities: tf.Tensor, target_words: tf.Tensor) -> tf.Tensor:
     """`-log p_i(target)` per step, with `p` floored at the dtype's tiny (finite, never NaN)."""
-    floor = tf.experimental.numpy.finfo(probabilities.dtype.as_numpy_dtype).tiny
+    floor = tiny(probabilities.dtype)
     return -tf.math.log(tf.maximum(target_probability(probabilities, target_words), floor))
 
 

@@ -57,14 +57,6 @@ def workspace_stages(config: QRNNConfig, factors: NeuronFactors, state: tf.Tenso
     return state_ops.normalize(state)
 
 
-def _apply_neuron_batch_last(config: QRNNConfig, state: tf.Tensor, neuron: int, cos: tf.Tensor, sin: tf.Tensor) -> tf.Tensor:
-    lane, lanes = config.neuron_target(neuron), config.num_lanes
-    mixed = state_ops.mix_lane(
-        state, lane, lanes, state_ops.branch_factors(cos, lane, lanes), state_ops.branch_factors(sin, lane, lanes)
-    )
-    return state_ops.normalize(mixed)
-
-
 def apply_neuron(config: QRNNConfig, state: tf.Tensor, neuron: int, cos: tf.Tensor, sin: tf.Tensor) -> tf.Tensor:
     """The postselected neuron of SPEC section 2 on a full state (B, 2^n), renormalised.
 
@@ -78,7 +70,11 @@ def apply_neuron(config: QRNNConfig, state: tf.Tensor, neuron: int, cos: tf.Tens
         cos: (2^(n-1),) its factors `c(x)` over the source branches, big-endian.
         sin: (2^(n-1),) its factors `s(x)`.
     """
-    return tf.transpose(_apply_neuron_batch_last(config, tf.transpose(state), neuron, cos, sin))
+    lane, lanes = config.neuron_target(neuron), config.num_lanes
+    mixed = state_ops.mix_lane(
+        tf.transpose(state), lane, lanes, state_ops.branch_factors(cos, lane, lanes), state_ops.branch_factors(sin, lane, lanes)
+    )
+    return tf.transpose(state_ops.normalize(mixed))
 
 
 def choose_words(

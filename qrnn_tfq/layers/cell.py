@@ -12,7 +12,6 @@ from qrnn_tfq.engine import QRNNWeights, get_engine, initial_state
 from qrnn_tfq.layers.words import bits_to_words, split_inputs
 
 _keras = tf.keras
-_base_layer = _keras.layers.Layer
 
 
 def _check_spread(name: str, value: float) -> float:

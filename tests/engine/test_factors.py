@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 import qrnn_tfq  # noqa: F401  (selects tf-keras before TensorFlow)
-import tensorflow as tf
 from qrnn_tfq.config import QRNNConfig
 from qrnn_tfq.engine import QRNNWeights, neuron_angles, neuron_cos_sin, neuron_factors
 from qrnn_tfq.testing import random_weights
