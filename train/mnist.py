@@ -73,6 +73,7 @@ from qrnn_tfq.training import (  # noqa: E402
     StepRecord,
     Trainer,
     TrainerConfig,
+    ScaledSchedule,
     TrainingResult,
     atomic_write_text,
     load_checkpoint,
@@ -86,9 +87,9 @@ from train.mnist_eval import label_distribution, plot_confusion, scores  # noqa:
 PROGRAM = "train.mnist"
 DEFAULT_DIGITS = (0, 1)
 DEFAULTS = common.Defaults(workspace=8, stages=2, degree=2, batch=50, validation_batch=200, learning_rate=0.003)
-TRAINING_DEFAULTS = {"max_steps": 1500, "lr_decay_steps": 1500, "validate_every": 10, "patience": 40, "test_size": None,
+TRAINING_DEFAULTS = {"max_steps": 1500, "lr_decay_steps": 1500, "rollback": 3.0, "validate_every": 10, "patience": 40, "test_size": None,
                      "train_per_digit": None}
-QUICK = {"max_steps": 6, "lr_decay_steps": 0, "validate_every": 3, "patience": 0, "batch": 10, "val_batch": 40,
+QUICK = {"max_steps": 6, "lr_decay_steps": 0, "rollback": 3.0, "validate_every": 3, "patience": 0, "batch": 10, "val_batch": 40,
          "test_size": 200, "train_per_digit": 100}
 LR_DECAY_FLOOR = 0.05  # the cosine decay ends at this fraction of the learning rate
 # Arguments that do not change what a model computes, so `--resume` may change them.
@@ -109,6 +110,14 @@ def parse_digits(text: str) -> tuple[int, ...]:
         return check_digits(int(part) for part in text.split(","))
     except (TypeError, ValueError) as error:
         raise argparse.ArgumentTypeError(f"expected digits like 0,1 or 'all', got {text!r}: {error}") from error
+
+
+def rollback_factor(text: str) -> float:
+    """'3' -> 3.0; 0 turns rollbacks off; anything else must exceed 1."""
+    value = common.non_negative_float(text)
+    if not (value == 0 or 1 < value < math.inf):
+        raise argparse.ArgumentTypeError(f"expected 0 (off) or a factor > 1, got {text!r}")
+    return value
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -135,6 +144,9 @@ def make_parser() -> argparse.ArgumentParser:
     group.add_argument("--lr-decay-steps", type=common.non_negative_int,
                        help="cosine decay of the learning rate to 5 %% of --lr over this many steps, then constant; "
                             "0: constant (default 1500)")
+    group.add_argument("--rollback", type=rollback_factor, metavar="FACTOR",
+                       help="when a validation loss exceeds FACTOR x the best one, go back to the best weights and "
+                            "halve the learning rate; 0: never (default 3)")
     group.add_argument("--clip-norm", type=common.positive_float, default=0.5, help="global gradient-norm clip (default 0.5)")
     group.add_argument("--batch", type=common.positive_int, help="images per digit per step (default 50)")
     group.add_argument("--val-batch", type=common.positive_int, help="images in the fixed validation subset (default 200)")
@@ -165,7 +177,7 @@ def fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
     for name, default in TRAINING_DEFAULTS.items():
         if values.get(name) is None:
             values[name] = QUICK[name] if args.quick else default
-    for name in ("patience", "lr_decay_steps"):  # 0: off
+    for name in ("patience", "lr_decay_steps", "rollback"):  # 0: off
         if values[name] <= 0:
             values[name] = None
     values["digits"] = list(values["digits"])
@@ -227,14 +239,17 @@ def resume(trainer: Trainer, path: str, config: dict[str, Any]) -> int | None:
         raise SystemExit(f"error: cannot resume from {path}: {error}") from error
 
 
-def make_mnist_optimizer(args: argparse.Namespace) -> Any:
+def make_mnist_optimizer(args: argparse.Namespace) -> tuple[Any, ScaledSchedule]:
     """`make_optimizer`, with the cosine decay of `--lr-decay-steps` (a function of the optimizer's
-    step counter, which checkpoints keep, so a resumed run continues the schedule)."""
+    step counter, which checkpoints keep, so a resumed run continues the schedule) under a
+    `ScaledSchedule`, whose scale `--rollback` lowers; returns the optimizer and that schedule."""
     optimizer = make_optimizer(args.optimizer, args.lr, args.clip_norm)
+    base = args.lr
     if args.lr_decay_steps is not None:
-        optimizer.learning_rate = tf.keras.optimizers.schedules.CosineDecay(
-            args.lr, args.lr_decay_steps, alpha=LR_DECAY_FLOOR)
-    return optimizer
+        base = tf.keras.optimizers.schedules.CosineDecay(args.lr, args.lr_decay_steps, alpha=LR_DECAY_FLOOR)
+    schedule = ScaledSchedule(base)
+    optimizer.learning_rate = schedule
+    return optimizer, schedule
 
 
 def train_member(args: argparse.Namespace, data: MnistData, seed: int, folder: str) -> tuple[QRNNSequenceModel, TrainingResult, int | None]:
@@ -244,11 +259,12 @@ def train_member(args: argparse.Namespace, data: MnistData, seed: int, folder: s
     model = common.build_model(args, data.io_lanes, seed)
     trainer_config = TrainerConfig(
         max_steps=args.max_steps, stop_loss=args.stop_loss, loss=args.loss, validate_every=args.validate_every,
-        validation=args.validation, seed=seed, patience=args.patience,
+        validation=args.validation, seed=seed, patience=args.patience, rollback_factor=args.rollback,
     )
-    trainer = Trainer(model, make_mnist_optimizer(args),
+    optimizer, schedule = make_mnist_optimizer(args)
+    trainer = Trainer(model, optimizer,
                       BalancedBatches(data.train, args.batch, seed), data.validation.to_batch(), trainer_config,
-                      checkpoint_dir=folder, run_config=config)
+                      checkpoint_dir=folder, run_config=config, lr_scale=schedule.scale)
     latest = os.path.join(folder, LATEST_CHECKPOINT)
     resumed_from = resume(trainer, latest, config) if args.resume else None
     if not args.resume and os.path.exists(latest):
@@ -282,6 +298,8 @@ def member_summary(args: argparse.Namespace, result: TrainingResult, model: QRNN
             "sampled_word_accuracy": last.validation_sampled_accuracy,
         },
         "test": {**test, "weights": f"{BEST_CHECKPOINT} (step {result.best_step})" if result.best_step else "final"},
+        "rollbacks": list(result.rollbacks),
+        "final_lr_scale": result.lr_scale,
         "min_postselection": p_min,
         "amplification_overhead": 1 / math.sqrt(p_min) if p_min > 0 else None,
         "num_parameters": model.layer.qrnn_config.num_parameters,

@@ -8,7 +8,7 @@
 
 Modules: `optimizers` (the paper's optimizers with gradient clipping), `models` (the
 `SequenceModel` protocol and the QRNN's adapter), `records` (settings, history rows,
-results), `loop` (the `Trainer`), `checkpoint` (atomic `.npz` checkpoints), `classify`
+results), `loop` (the `Trainer`), `schedules` (a learning rate a rollback can lower), `checkpoint` (atomic `.npz` checkpoints), `classify`
 (class predictions from the label steps: the exact joint label distribution, sampling).
 Library code: diagnostics go to `logging`; progress bars, printing and plots live in
 `train/`.
@@ -37,6 +37,7 @@ from qrnn_tfq.training.records import StepRecord as StepRecord
 from qrnn_tfq.training.records import TrainerConfig as TrainerConfig
 from qrnn_tfq.training.records import TrainingResult as TrainingResult
 from qrnn_tfq.training.records import history_columns as history_columns
+from qrnn_tfq.training.schedules import ScaledSchedule as ScaledSchedule
 
 __all__ = [
     "BEST_CHECKPOINT",
@@ -46,6 +47,7 @@ __all__ = [
     "MeasuringSequenceModel",
     "OPTIMIZERS",
     "QRNNSequenceModel",
+    "ScaledSchedule",
     "SequenceModel",
     "StepRecord",
     "Trainer",

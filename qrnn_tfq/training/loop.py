@@ -9,7 +9,9 @@ run that samples it, the paper's metric). It stops once the validation loss reac
 `stop_loss` or (early stopping, with `patience`) once that many validations in a row have
 not improved on the best, records the first step at which it reached `target_loss`, and
 tracks the smallest postselection probability of training (SPEC section 4: the overhead
-of amplitude amplification is about `1/sqrt(p_min)`).
+of amplitude amplification is about `1/sqrt(p_min)`). With `rollback_factor` a validation
+loss that far above the best one puts the best weights and optimizer state back and lowers
+the learning rate (through `lr_scale`, see `qrnn_tfq.training.schedules`).
 
 Batches come from `sample_batch(step)`, a function of the step alone, and sampling seeds
 from (seed, step), so a run restored from a checkpoint continues exactly as it would have
@@ -48,7 +50,7 @@ logger = logging.getLogger(__name__)
 BEST_CHECKPOINT = "best.npz"
 LATEST_CHECKPOINT = "latest.npz"
 # Trainer settings a resumed run must share with the checkpoint to continue exactly.
-_RESUME_FIELDS = ("loss", "validate_every", "validation", "seed")
+_RESUME_FIELDS = ("loss", "validate_every", "validation", "seed", "rollback_factor", "rollback_lr_factor")
 
 
 def _as_tensors(batch: "SequenceBatch") -> dict[str, tf.Tensor]:
@@ -78,10 +80,14 @@ class Trainer:
         run_config: JSON values stored in checkpoints beside the trainer's config (the
             model topology, the task, ...).
         on_step: called with every `StepRecord` (e.g. to drive a progress bar).
+        lr_scale: the variable that scales the optimizer's learning rate (the `scale` of a
+            `ScaledSchedule` given to the optimizer); a rollback multiplies it by
+            `config.rollback_lr_factor`. Needed with `config.rollback_factor`.
 
     Raises:
         TypeError: `model` lacks `trainable_weights`/`probabilities`, or a callable is not one.
-        ValueError: `validation="sampled"` for a model without `measure`.
+        ValueError: `validation="sampled"` for a model without `measure`; `rollback_factor`
+            without `lr_scale`.
     """
 
     def __init__(
@@ -95,6 +101,7 @@ class Trainer:
         checkpoint_dir: str | os.PathLike | None = None,
         run_config: Mapping[str, Any] | None = None,
         on_step: Callable[[StepRecord], None] | None = None,
+        lr_scale: tf.Variable | None = None,
     ) -> None:
         if not isinstance(model, SequenceModel):
             raise TypeError(
@@ -112,8 +119,13 @@ class Trainer:
             raise ValueError(
                 f"`validation='sampled'` needs a model with `measure`; {type(model).__name__} has none."
             )
+        if self.config.rollback_factor is not None and lr_scale is None:
+            raise ValueError(
+                "`config.rollback_factor` needs `lr_scale`, the scale variable of the optimizer's ScaledSchedule."
+            )
         self.model = model
         self.optimizer = optimizer
+        self.lr_scale = lr_scale
         self.sample_batch = sample_batch
         self.checkpoint_dir = None if checkpoint_dir is None else os.fspath(checkpoint_dir)
         self.run_config = dict(run_config or {})
@@ -129,6 +141,9 @@ class Trainer:
         self._best_step: int | None = None
         self._steps_to_target: int | None = None
         self._min_postselection = 1.0
+        self._rollbacks: list[int] = []
+        # Weights and optimizer variables of the best validation, for rollbacks.
+        self._best_arrays: tuple[list[Any], list[Any]] | None = None
 
     # ---- state ---------------------------------------------------------------------------
 
@@ -222,6 +237,11 @@ class Trainer:
         improved = math.isfinite(loss) and (self._best_loss is None or loss < self._best_loss)
         if improved:
             self._best_loss, self._best_step = loss, record.step
+            if self.config.rollback_factor is not None:
+                self._best_arrays = ([w.numpy() for w in self.model.trainable_weights],
+                                     [v.numpy() for v in self._optimizer_variables()])
+        elif self._collapsed(loss):
+            self._roll_back(record.step, loss)
         logger.info(
             "step %d: train loss %.4g, validation loss %.4g, argmax accuracy %.3f, sampled accuracy %.3f, p_min %.3g",
             record.step, record.train_loss, loss, record.validation_argmax_accuracy,
@@ -231,6 +251,24 @@ class Trainer:
             if improved:
                 self.save(os.path.join(self.checkpoint_dir, BEST_CHECKPOINT))
             self.save(os.path.join(self.checkpoint_dir, LATEST_CHECKPOINT))
+
+    def _collapsed(self, loss: float) -> bool:
+        factor = self.config.rollback_factor
+        return (factor is not None and self._best_arrays is not None and self._best_loss is not None
+                and not loss <= factor * self._best_loss)
+
+    def _roll_back(self, step: int, loss: float) -> None:
+        """Back to the best validation's weights and optimizer state, with a lower learning rate."""
+        weights, slots = self._best_arrays
+        assign_arrays(list(self.model.trainable_weights), weights, "model weights", "the best validation")
+        assign_arrays(self._optimizer_variables(), slots, "optimizer variables", "the best validation")
+        self.lr_scale.assign(self.lr_scale * self.config.rollback_lr_factor)
+        self._rollbacks.append(step)
+        logger.warning(
+            "step %d: validation loss %.4g > %g x the best %.4g (step %s); rolled back to the best weights, "
+            "learning-rate scale now %.4g", step, loss, self.config.rollback_factor, self._best_loss,
+            self._best_step, float(self.lr_scale.numpy()),
+        )
 
     # ---- the loop -------------------------------------------------------------------------
 
@@ -280,6 +318,8 @@ class Trainer:
             stopped=stopped or "max_steps",
             wall_time_s=time.perf_counter() - start,
             history=tuple(self._history),
+            rollbacks=tuple(self._rollbacks),
+            lr_scale=1.0 if self.lr_scale is None else float(self.lr_scale.numpy()),
         )
 
     # ---- checkpoints ----------------------------------------------------------------------
@@ -302,6 +342,8 @@ class Trainer:
                 "best_step": self._best_step,
                 "steps_to_target": self._steps_to_target,
                 "min_postselection": self._min_postselection,
+                "rollbacks": list(self._rollbacks),
+                "lr_scale": None if self.lr_scale is None else float(self.lr_scale.numpy()),
             },
         )
 
@@ -337,5 +379,15 @@ class Trainer:
         self._best_step = state.get("best_step")
         self._steps_to_target = state.get("steps_to_target")
         self._min_postselection = float(state.get("min_postselection", 1.0))
+        self._rollbacks = [int(step) for step in state.get("rollbacks", [])]
+        if self.lr_scale is not None:
+            self.lr_scale.assign(float(state.get("lr_scale") or 1.0))
+        self._best_arrays = None
+        best = None if self.checkpoint_dir is None else os.path.join(self.checkpoint_dir, BEST_CHECKPOINT)
+        if self.config.rollback_factor is not None and best is not None and os.path.exists(best):
+            saved_best = load_checkpoint(best)
+            check_arrays(weights, saved_best.model_weights, "model weights", saved_best.path)
+            check_arrays(slots, saved_best.optimizer_variables, "optimizer variables", saved_best.path)
+            self._best_arrays = (list(saved_best.model_weights), list(saved_best.optimizer_variables))
         logger.info("restored %s at step %d", checkpoint.path, self._step)
         return checkpoint

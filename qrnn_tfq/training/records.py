@@ -49,6 +49,12 @@ class TrainerConfig:
         seed: seeds the sampling of validation runs, with the step.
         patience: early stopping: stop once this many validations in a row have not
             lowered the best validation loss; None never stops early.
+        rollback_factor: roll a collapsing run back: when a validation loss exceeds this
+            many times the best one (or is not finite), the weights and optimizer state go
+            back to those of the best validation and the learning rate is multiplied by
+            `rollback_lr_factor` (the `Trainer` needs `lr_scale` for it). None: never.
+            Not in the paper; see docs/MNIST.md for why MNIST uses it.
+        rollback_lr_factor: the learning-rate factor of a rollback, in (0, 1].
     """
 
     max_steps: int = 1000
@@ -59,6 +65,8 @@ class TrainerConfig:
     validation: str = "teacher"
     seed: int = 0
     patience: int | None = None
+    rollback_factor: float | None = None
+    rollback_lr_factor: float = 0.5
 
     def __post_init__(self) -> None:
         _check_int("max_steps", self.max_steps, 0)
@@ -68,6 +76,15 @@ class TrainerConfig:
         _check_int("seed", self.seed, 0)
         _check_loss_level("stop_loss", self.stop_loss)
         _check_loss_level("target_loss", self.target_loss)
+        if self.rollback_factor is not None and (
+            isinstance(self.rollback_factor, bool) or not isinstance(self.rollback_factor, (int, float))
+            or not 1 < self.rollback_factor < math.inf
+        ):
+            raise ValueError(f"`rollback_factor` must be a finite number > 1 or None, got {self.rollback_factor!r}.")
+        if isinstance(self.rollback_lr_factor, bool) or not isinstance(self.rollback_lr_factor, (int, float)) or not (
+            0 < self.rollback_lr_factor <= 1
+        ):
+            raise ValueError(f"`rollback_lr_factor` must be in (0, 1], got {self.rollback_lr_factor!r}.")
         if self.loss not in LOSSES:
             raise ValueError(f"`loss` must be one of {sorted(LOSSES)}, got {self.loss!r}.")
         if self.validation not in VALIDATIONS:
@@ -123,6 +140,9 @@ class TrainingResult:
         stopped: "stop_loss", "max_steps", "non_finite_loss" or "patience" (early stopping).
         wall_time_s: seconds this `fit` call took.
         history: every row, across resumes.
+        rollbacks: the steps (across resumes) at which the run was rolled back to its best
+            weights (`TrainerConfig.rollback_factor`).
+        lr_scale: the learning-rate scale at the end (each rollback multiplies it).
     """
 
     steps: int
@@ -135,6 +155,8 @@ class TrainingResult:
     stopped: str
     wall_time_s: float
     history: tuple[StepRecord, ...]
+    rollbacks: tuple[int, ...] = ()
+    lr_scale: float = 1.0
 
 
 def history_columns(history: Sequence[StepRecord]) -> dict[str, np.ndarray]:
