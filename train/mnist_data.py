@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 
 from data import mnist_augment  # noqa: E402
 from data.mnist import load_mnist  # noqa: E402
+from data.mnist_deskew import deskew  # noqa: E402
 from data.mnist_sequences import PixelSequences, load_bits, mnist_splits  # noqa: E402
 from data.sequences import SequenceBatch  # noqa: E402
 from qrnn_tfq.training import atomic_writer  # noqa: E402
@@ -91,8 +92,11 @@ def encoded_splits(args: argparse.Namespace, folder: str) -> mnist_augment.Encod
                     return mnist_augment.EncodedSplits(**{k: npz[k] for k in npz.files if k != "meta"})
         except _DATA_ERRORS as error:
             logger.warning("ignoring unreadable %s: %s", path, error)
-    if args.augment_input == "raw":
+    if args.augment_input in ("raw", "deskewed"):
         images = load_mnist(None if args.data in (None, "raw") else args.data)
+        if args.augment_input == "deskewed":
+            train_images, train_labels, test_images, test_labels = images
+            images = (deskew(train_images), train_labels, deskew(test_images), test_labels)
     else:
         images = load_bits(args.data)
     train_limit = meta["train_limit"]

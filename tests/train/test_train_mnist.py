@@ -95,10 +95,11 @@ def test_ensemble_loads_a_trained_member_and_averages(uninterrupted):
 
 
 @pytest.mark.skipif(not RAW_DIR.is_dir(), reason="raw MNIST not in ../shared/data/mnist")
-def test_quick_augmented_run_on_all_ten_digits(tmp_path):
+@pytest.mark.parametrize("images", ["raw", "deskewed"])
+def test_quick_augmented_run_on_all_ten_digits(tmp_path, images):
     out = tmp_path / "augmented"
     argv = [*TINY, "--digits", "all", "--augment", "pca", "--coordinates", "2", "--bits", "4", "--data", str(RAW_DIR),
-            "--out", str(out)]
+            "--augment-input", images, "--out", str(out)]
     summary = mnist.main(argv)
     assert summary["data"]["io_lanes"] == 2 and summary["data"]["steps_per_sequence"] == 4 + 2 - 1
     assert summary["data"]["train_images"] == 1000 and summary["test"]["images"] == 64
@@ -133,6 +134,9 @@ def test_bad_arguments_exit_with_usage(capsys):
     with pytest.raises(SystemExit):
         mnist.main(["--supervised"])
     assert "--supervised" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        mnist.main(["--rollback", "0.5"])
+    assert "expected 0 (off) or a factor > 1, got '0.5'" in capsys.readouterr().err
 
 
 def test_defaults():
@@ -143,4 +147,9 @@ def test_defaults():
     quick = mnist.fill_defaults(mnist.make_parser().parse_args(["--quick", "--patience", "5"]))
     assert (quick.max_steps, quick.lr_decay_steps, quick.patience, quick.batch, quick.test_size) == (6, None, 5, 10, 200)
     assert mnist.default_folder(args) == "runs/mnist-01-seed0"
+    assert args.rollback == 3.0
+    augmented = mnist.fill_defaults(mnist.make_parser().parse_args(
+        ["--digits", "all", "--augment", "umap", "--augment-input", "deskewed", "--rollback", "0"]))
+    assert mnist.default_folder(augmented) == "runs/mnist-0123456789-umap2-r6-deskewed-seed0"
+    assert augmented.rollback is None
     assert mnist.parse_digits("all") == tuple(range(10))
