@@ -1,0 +1,35 @@
+"""Tests for `python -m train.mnist_knn`: the kNN reference on augmented codes."""
+
+from __future__ import annotations
+
+from train import mnist_knn  # first: selects tf-keras before TensorFlow loads
+
+import numpy as np
+import pytest
+
+
+def write_codes(path, rng):
+    """Two classes: bit 6 (the second most significant) of coordinate 0 is the label; the
+    top bit and the low bits of both coordinates are noise."""
+    def split(n):
+        labels = rng.integers(0, 2, n).astype(np.uint8)
+        first = 128 * rng.integers(0, 2, n) + 64 * labels + rng.integers(0, 8, n)
+        codes = np.stack([first, rng.integers(0, 8, n)], axis=1).astype(np.uint8)
+        return codes, labels
+    arrays = {}
+    for name, n in (("train", 400), ("validation", 100), ("test", 100)):
+        arrays[f"{name}_codes"], arrays[f"{name}_labels"] = split(n)
+    np.savez(path, meta=np.array("{}"), **arrays)
+
+
+def test_knn_sees_only_the_kept_bits(tmp_path, capsys):
+    write_codes(tmp_path / "augment_codes.npz", np.random.default_rng(0))
+    assert mnist_knn.main([str(tmp_path), "--bits", "2"]) == {"validation": 1.0, "test": 1.0}
+    assert "test 100.00 %" in capsys.readouterr().out
+    # One bit keeps only the noise bit: chance level.
+    assert mnist_knn.main([str(tmp_path / "augment_codes.npz"), "--bits", "1"])["test"] < 0.7
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(SystemExit, match=r"cannot read the augmented codes '.*nothing/augment_codes.npz'"):
+        mnist_knn.main([str(tmp_path / "nothing")])
