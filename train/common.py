@@ -138,7 +138,7 @@ def check_baseline_arguments(parser: argparse.ArgumentParser, args: argparse.Nam
 def add_training_arguments(parser: argparse.ArgumentParser, default_help: str = "") -> None:
     """Optimizer, loss, validation and run options."""
     group = parser.add_argument_group("training")
-    group.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer (default adam; L-BFGS is not available)")
+    group.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer (default adam; L-BFGS: train.mnist --optimizer lbfgs)")
     group.add_argument("--lr", type=positive_float, help=f"learning rate {default_help}")
     group.add_argument("--clip-norm", type=positive_float, default=0.5, help="global gradient-norm clip (default 0.5)")
     group.add_argument("--batch", type=positive_int, help=f"sequences per step {default_help}")

@@ -64,6 +64,7 @@ from tqdm import tqdm  # noqa: E402
 from data import mnist_augment  # noqa: E402
 from data.mnist_sequences import check_digits  # noqa: E402
 from qrnn_tfq.losses import LOSSES  # noqa: E402
+from qrnn_tfq.training.lbfgs import DEFAULT_MEMORY  # noqa: E402
 from qrnn_tfq.training import (  # noqa: E402
     BEST_CHECKPOINT,
     LATEST_CHECKPOINT,
@@ -75,6 +76,8 @@ from qrnn_tfq.training import (  # noqa: E402
     TrainerConfig,
     ScaledSchedule,
     TrainingResult,
+    Lbfgs,
+    LbfgsTrainer,
     atomic_write_text,
     load_checkpoint,
     make_optimizer,
@@ -91,6 +94,7 @@ TRAINING_DEFAULTS = {"max_steps": 1500, "lr_decay_steps": 1500, "rollback": 3.0,
                      "train_per_digit": None}
 QUICK = {"max_steps": 6, "lr_decay_steps": 0, "rollback": 3.0, "validate_every": 3, "patience": 0, "batch": 10, "val_batch": 40,
          "test_size": 200, "train_per_digit": 100}
+LBFGS_BATCH = 1000  # images per digit of the fixed L-BFGS batch
 LR_DECAY_FLOOR = 0.05  # the cosine decay ends at this fraction of the learning rate
 # Arguments that do not change what a model computes, so `--resume` may change them.
 _NOT_RUN_CONFIG = ("out", "resume", "max_steps", "patience", "stop_loss", "progress", "verbose", "ensemble", "seed",
@@ -140,7 +144,12 @@ def make_parser() -> argparse.ArgumentParser:
     common.add_model_arguments(parser, "(default: W=8, S=2, d=2)")
 
     group = parser.add_argument_group("training")
-    group.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer (default adam)")
+    group.add_argument("--optimizer", choices=(*OPTIMIZERS, "lbfgs"),
+                       help="optimizer (default adam); lbfgs: full-batch L-BFGS (tfp) on one fixed batch of --batch "
+                            "images per digit (default 1000 with lbfgs), one iteration per step; --lr, --lr-decay-steps "
+                            "and --rollback do not apply")
+    group.add_argument("--lbfgs-memory", type=common.positive_int, default=DEFAULT_MEMORY,
+                       help=f"correction pairs L-BFGS keeps (default {DEFAULT_MEMORY})")
     group.add_argument("--lr", type=common.positive_float, help="(initial) learning rate (default 0.003)")
     group.add_argument("--lr-decay-steps", type=common.non_negative_int,
                        help="cosine decay of the learning rate to 5 %% of --lr over this many steps, then constant; "
@@ -172,6 +181,8 @@ def make_parser() -> argparse.ArgumentParser:
 
 def fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
     """Options left at None get the MNIST defaults (`--quick` ones first)."""
+    if args.optimizer == "lbfgs" and args.batch is None and not args.quick:
+        args = argparse.Namespace(**{**vars(args), "batch": LBFGS_BATCH})
     args = common.fill_defaults(args, dataclasses.replace(DEFAULTS, **(
         {"batch": QUICK["batch"], "validation_batch": QUICK["val_batch"]} if args.quick else {})))
     values = dict(vars(args))
@@ -181,6 +192,8 @@ def fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
     for name in ("patience", "lr_decay_steps", "rollback"):  # 0: off
         if values[name] <= 0:
             values[name] = None
+    if values["optimizer"] == "lbfgs":  # no learning rate
+        values.update(lr=None, lr_decay_steps=None, rollback=None)
     values["digits"] = list(values["digits"])
     return argparse.Namespace(**values)
 
@@ -264,10 +277,15 @@ def train_member(args: argparse.Namespace, data: MnistData, seed: int, folder: s
         max_steps=args.max_steps, stop_loss=args.stop_loss, loss=args.loss, validate_every=args.validate_every,
         validation=args.validation, seed=seed, patience=args.patience, rollback_factor=args.rollback,
     )
-    optimizer, schedule = make_mnist_optimizer(args)
-    trainer = Trainer(model, optimizer,
-                      BalancedBatches(data.train, args.batch, seed), data.validation.to_batch(), trainer_config,
-                      checkpoint_dir=folder, run_config=config, lr_scale=schedule.scale)
+    if args.optimizer == "lbfgs":  # one fixed batch: the first of the balanced batches
+        fixed = BalancedBatches(data.train, args.batch, seed)(0)
+        trainer = LbfgsTrainer(model, Lbfgs(memory=args.lbfgs_memory), lambda step: fixed,
+                               data.validation.to_batch(), trainer_config, checkpoint_dir=folder, run_config=config)
+    else:
+        optimizer, schedule = make_mnist_optimizer(args)
+        trainer = Trainer(model, optimizer,
+                          BalancedBatches(data.train, args.batch, seed), data.validation.to_batch(), trainer_config,
+                          checkpoint_dir=folder, run_config=config, lr_scale=schedule.scale)
     latest = os.path.join(folder, LATEST_CHECKPOINT)
     resumed_from = resume(trainer, latest, config) if args.resume else None
     if not args.resume and os.path.exists(latest):

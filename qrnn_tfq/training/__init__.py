@@ -8,7 +8,7 @@
 
 Modules: `optimizers` (the paper's optimizers with gradient clipping), `models` (the
 `SequenceModel` protocol and the QRNN's adapter), `records` (settings, history rows,
-results), `loop` (the `Trainer`), `schedules` (a learning rate a rollback can lower), `checkpoint` (atomic `.npz` checkpoints), `classify`
+results), `loop` (the `Trainer`), `lbfgs` (full-batch L-BFGS steps), `schedules` (a learning rate a rollback can lower), `checkpoint` (atomic `.npz` checkpoints), `classify`
 (class predictions from the label steps: the exact joint label distribution, sampling).
 Library code: diagnostics go to `logging`; progress bars, printing and plots live in
 `train/`.
@@ -25,6 +25,8 @@ from qrnn_tfq.training.classify import label_steps as label_steps
 from qrnn_tfq.training.classify import sampled_label_codes as sampled_label_codes
 from qrnn_tfq.training.loop import BEST_CHECKPOINT as BEST_CHECKPOINT
 from qrnn_tfq.training.loop import LATEST_CHECKPOINT as LATEST_CHECKPOINT
+from qrnn_tfq.training.lbfgs import Lbfgs as Lbfgs
+from qrnn_tfq.training.lbfgs import LbfgsTrainer as LbfgsTrainer
 from qrnn_tfq.training.loop import Trainer as Trainer
 from qrnn_tfq.training.models import MeasuringSequenceModel as MeasuringSequenceModel
 from qrnn_tfq.training.models import QRNNSequenceModel as QRNNSequenceModel
@@ -44,6 +46,8 @@ __all__ = [
     "Checkpoint",
     "HISTORY_FIELDS",
     "LATEST_CHECKPOINT",
+    "Lbfgs",
+    "LbfgsTrainer",
     "MeasuringSequenceModel",
     "OPTIMIZERS",
     "QRNNSequenceModel",

@@ -5,7 +5,7 @@ clipped the global gradient norm at 0.5 before every step. The tf-keras optimize
 use PyTorch's default constants (Adam and RMSprop `epsilon=1e-8`, RMSprop `rho=0.99`)
 and `global_clipnorm`, which clips the gradients of all weights together as
 `torch.nn.utils.clip_grad_norm_` does. L-BFGS (used once in the paper, for MNIST 3 vs 6)
-is not offered: it needs TensorFlow Probability, which this project does not install.
+is not a step-size optimizer: it is `qrnn_tfq.training.lbfgs` (`Lbfgs` with `LbfgsTrainer`).
 """
 
 from __future__ import annotations
@@ -41,14 +41,14 @@ def make_optimizer(name: str, learning_rate: float, clip_norm: float | None = PA
         A fresh, unbuilt optimizer.
 
     Raises:
-        ValueError: unknown `name` ("lbfgs" included, see the module docstring), or a
+        ValueError: unknown `name` ("lbfgs" included: see `qrnn_tfq.training.lbfgs`), or a
             learning rate or clip norm that is not a finite number > 0.
         TypeError: `learning_rate` or `clip_norm` is not a number.
     """
     if name == "lbfgs":
         raise ValueError(
-            "`name` 'lbfgs' is not available: L-BFGS needs TensorFlow Probability, which is not "
-            f"installed; choose one of {list(OPTIMIZERS)}."
+            "`name` 'lbfgs' is not a tf-keras optimizer: use qrnn_tfq.training.Lbfgs with LbfgsTrainer "
+            f"(full-batch L-BFGS), or one of {list(OPTIMIZERS)}."
         )
     if name not in OPTIMIZERS:
         raise ValueError(f"`name` must be one of {list(OPTIMIZERS)}, got {name!r}.")

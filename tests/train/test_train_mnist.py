@@ -112,6 +112,16 @@ def test_quick_augmented_run_on_all_ten_digits(tmp_path, images):
     assert codes.stat().st_mtime_ns == before
 
 
+def test_quick_lbfgs_run_trains_on_one_fixed_batch(tmp_path):
+    summary = mnist.main([*TINY, "--digits", "3,6", "--optimizer", "lbfgs", "--out", str(tmp_path / "lbfgs")])
+    config = summary["config"]
+    assert (config["optimizer"], config["lr"], config["rollback"], config["batch"]) == ("lbfgs", None, None, 10)
+    assert summary["steps"] == 4 and summary["rollbacks"] == []
+    losses = [float(row["train_loss"]) for row in history(tmp_path / "lbfgs")]
+    assert losses[-1] < losses[0]  # one objective, minimised
+    assert mnist.fill_defaults(mnist.make_parser().parse_args(["--optimizer", "lbfgs"])).batch == mnist.LBFGS_BATCH
+
+
 @pytest.mark.parametrize(
     "content, match",
     [

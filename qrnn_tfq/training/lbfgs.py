@@ -1,0 +1,208 @@
+"""Full-batch L-BFGS for QRNN training, as the paper's MNIST 3-vs-6 runs (SPEC section 6).
+
+The optimizer is TensorFlow Probability's `tfp.optimizer.lbfgs_minimize`; `Lbfgs` runs it
+one iteration per call and keeps its whole state (position, objective, gradient and the
+last `memory` correction pairs) in variables, so a `Trainer` checkpoints it as it does
+Adam's slots and a resumed run continues exactly (tfp continues from
+`previous_optimizer_results` bit for bit). `LbfgsTrainer` is the `Trainer` with one
+L-BFGS iteration per step on a fixed batch: L-BFGS needs the same objective at every
+iteration, so `sample_batch` must return the same batch every step (checked at the first
+two steps). An iteration evaluates the loss and gradient once or more (line search);
+`train_loss` of a step is the objective before it, and the smallest postselection
+probability is taken over all its evaluations.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from qrnn_tfq.layers import bits_to_words
+from qrnn_tfq.losses import target_probability
+from qrnn_tfq.training.loop import Trainer
+
+DEFAULT_MEMORY = 20  # correction pairs kept (PyTorch's LBFGS default history_size is 100; tfp's examples use 10-50)
+
+
+def _tfp() -> Any:
+    try:
+        import tensorflow_probability as tfp  # pylint: disable=import-outside-toplevel
+    except ImportError as error:  # pragma: no cover - tfp is a dependency
+        raise ImportError("L-BFGS needs tensorflow-probability: pip install -c requirements.lock -e .") from error
+    return tfp
+
+
+class Lbfgs:
+    """L-BFGS state in variables, advanced one `tfp.optimizer.lbfgs_minimize` iteration at a time.
+
+    Args:
+        memory: correction pairs kept (tfp's `num_correction_pairs`).
+        tolerance: stop (converged) once the gradient's sup norm is at most this.
+
+    Raises:
+        ValueError: `memory` not a positive int or `tolerance` not a number >= 0.
+    """
+
+    def __init__(self, memory: int = DEFAULT_MEMORY, tolerance: float = 1e-8) -> None:
+        if isinstance(memory, bool) or not isinstance(memory, int) or memory < 1:
+            raise ValueError(f"`memory` must be a positive int, got {memory!r}.")
+        if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 <= tolerance < math.inf:
+            raise ValueError(f"`tolerance` must be a finite number >= 0, got {tolerance!r}.")
+        self.memory = memory
+        self.tolerance = float(tolerance)
+        self._state: dict[str, tf.Variable] | None = None
+
+    def build(self, var_list: Sequence[tf.Variable]) -> None:
+        """Creates the state for these weights (once; later calls with the same size are no-ops)."""
+        size = int(sum(int(np.prod(v.shape)) for v in var_list))
+        if self._state is not None:
+            if int(self._state["position"].shape[0]) != size:
+                raise ValueError(f"This Lbfgs was built for {int(self._state['position'].shape[0])} weights, got {size}.")
+            return
+        zeros = lambda shape, dtype=tf.float32: tf.Variable(tf.zeros(shape, dtype), trainable=False)  # noqa: E731
+        self._state = {
+            "started": zeros((), tf.int32),
+            "converged": zeros((), tf.int32),
+            "failed": zeros((), tf.int32),
+            "num_iterations": zeros((), tf.int32),
+            "num_objective_evaluations": zeros((), tf.int32),
+            "position": zeros((size,)),
+            "objective_value": zeros(()),
+            "objective_gradient": zeros((size,)),
+            "position_deltas": zeros((self.memory, size)),
+            "gradient_deltas": zeros((self.memory, size)),
+        }
+
+    @property
+    def variables(self) -> list[tf.Variable]:
+        """The state, in a fixed order (what checkpoints store)."""
+        if self._state is None:
+            raise ValueError("Lbfgs is not built yet: call `build(weights)` first.")
+        return list(self._state.values())
+
+    @property
+    def started(self) -> bool:
+        """Whether `start` has evaluated the initial position (checkpointed, like the rest)."""
+        return self._state is not None and bool(self._state["started"].numpy())
+
+    def state(self, name: str) -> tf.Variable:
+        """One state variable by tfp's name, e.g. "num_iterations" or "objective_value"."""
+        self.variables  # noqa: B018  (raises if not built)
+        return self._state[name]
+
+    def _results(self) -> Any:
+        state = self._state
+        from tensorflow_probability.python.optimizer import lbfgs  # pylint: disable=import-outside-toplevel
+
+        return lbfgs.LBfgsOptimizerResults(
+            converged=tf.cast(state["converged"], tf.bool),
+            failed=tf.cast(state["failed"], tf.bool),
+            **{name: tf.identity(state[name]) for name in (
+                "num_iterations", "num_objective_evaluations", "position", "objective_value",
+                "objective_gradient", "position_deltas", "gradient_deltas")},
+        )
+
+    def _store(self, results: Any) -> None:
+        for name, value in results._asdict().items():
+            self._state[name].assign(tf.cast(value, self._state[name].dtype))
+        self._state["started"].assign(1)
+
+    def start(self, value_and_gradients: Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]], position: tf.Tensor) -> None:
+        """Evaluates the objective at `position` (no step): the state L-BFGS iterates from."""
+        results = _tfp().optimizer.lbfgs_minimize(
+            value_and_gradients, initial_position=position, max_iterations=0,
+            num_correction_pairs=self.memory, tolerance=self.tolerance)
+        self._store(results)
+
+    def iterate(self, value_and_gradients: Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]) -> tf.Tensor:
+        """One more iteration from the stored state; returns the new position."""
+        results = _tfp().optimizer.lbfgs_minimize(
+            value_and_gradients, initial_position=None, previous_optimizer_results=self._results(),
+            max_iterations=self._state["num_iterations"] + 1,
+            num_correction_pairs=self.memory, tolerance=self.tolerance)
+        self._store(results)
+        return results.position
+
+
+class LbfgsTrainer(Trainer):
+    """A `Trainer` whose step is one full-batch L-BFGS iteration (see the module docstring).
+
+    Takes the `Trainer`'s arguments with an `Lbfgs` as `optimizer`; `sample_batch` must
+    return the same batch at every step, and `config.rollback_factor` must be None
+    (L-BFGS has no learning rate to lower).
+
+    Raises:
+        TypeError: `optimizer` is not an `Lbfgs`.
+        ValueError: a rollback factor, or (at the second step) a batch that changed.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not isinstance(self.optimizer, Lbfgs):
+            raise TypeError(f"`optimizer` must be an Lbfgs, got {type(self.optimizer).__name__}.")
+        if self.config.rollback_factor is not None:
+            raise ValueError(f"L-BFGS has no learning rate to roll back; `rollback_factor` must be None, "
+                             f"got {self.config.rollback_factor!r}.")
+        self._first_batch: dict[str, np.ndarray] | None = None
+
+    def _check_fixed(self, batch: dict[str, tf.Tensor]) -> None:
+        arrays = {key: value.numpy() for key, value in batch.items()}
+        if self._first_batch is None:
+            self._first_batch = arrays
+        elif any(not np.array_equal(arrays[key], self._first_batch[key]) for key in arrays):
+            raise ValueError(f"L-BFGS needs the same batch at every step; `sample_batch({self._step})` returned "
+                             "a different one.")
+
+    def _make_train_step(self) -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
+        model, optimizer, loss_fn = self.model, self.optimizer, self._loss
+        weights = list(model.trainable_weights)
+        optimizer.build(weights)
+        sizes = [int(np.prod(w.shape)) for w in weights]
+        batch_min = tf.Variable(1.0, trainable=False)  # smallest postselection over a step's evaluations
+
+        def assign(position: tf.Tensor) -> None:
+            for weight, part in zip(weights, tf.split(position, sizes)):
+                weight.assign(tf.reshape(part, weight.shape))
+
+        def objective(inputs: tf.Tensor, targets: tf.Tensor, scored: tf.Tensor) -> Callable[..., Any]:
+            target_words = bits_to_words(targets, inputs.shape[-1], "targets")  # (B, T)
+
+            def value_and_gradients(position: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+                assign(position)
+                with tf.GradientTape() as tape:
+                    probabilities = model.probabilities(
+                        {"inputs": inputs, "targets": targets, "scored": scored}, training=True)
+                    loss = loss_fn(probabilities, target_words, scored)
+                gradients = tape.gradient(loss, weights)
+                batch_min.assign(tf.minimum(batch_min, tf.reduce_min(target_probability(probabilities, target_words))))
+                return loss, tf.concat([tf.reshape(g, [-1]) for g in gradients], 0)
+
+            return value_and_gradients
+
+        @tf.function(reduce_retracing=True)
+        def start(inputs: tf.Tensor, targets: tf.Tensor, scored: tf.Tensor) -> None:
+            position = tf.concat([tf.reshape(w, [-1]) for w in weights], 0)
+            optimizer.start(objective(inputs, targets, scored), position)
+            assign(position)
+
+        @tf.function(reduce_retracing=True)
+        def iterate(inputs: tf.Tensor, targets: tf.Tensor, scored: tf.Tensor) -> tf.Tensor:
+            before = optimizer.state("objective_value").read_value()
+            assign(optimizer.iterate(objective(inputs, targets, scored)))
+            return before
+
+        def train_step(inputs: tf.Tensor, targets: tf.Tensor, scored: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            self._check_fixed({"inputs": inputs, "targets": targets, "scored": scored})
+            batch_min.assign(1.0)
+            if not optimizer.started:
+                start(inputs, targets, scored)
+            loss = iterate(inputs, targets, scored)
+            return loss, batch_min.read_value()
+
+        return train_step
+
+
+__all__ = ["DEFAULT_MEMORY", "Lbfgs", "LbfgsTrainer"]

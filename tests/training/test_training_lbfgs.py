@@ -1,0 +1,78 @@
+"""Tests for qrnn_tfq/training/lbfgs.py: full-batch L-BFGS steps through the Trainer."""
+
+from __future__ import annotations
+
+import qrnn_tfq  # noqa: F401  (selects tf-keras before TensorFlow loads)
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from data.sequences import task_by_name
+from qrnn_tfq.layers import bits_to_words
+from qrnn_tfq.losses import LOSSES
+from qrnn_tfq.training import LATEST_CHECKPOINT, Lbfgs, LbfgsTrainer, QRNNSequenceModel, TrainerConfig
+
+TASK = task_by_name("xor", length=9)
+BATCH = TASK.sample(8, seed=(5, 0, 0))
+VALIDATION = TASK.sample(8, seed=(5, 1))
+
+
+def make(folder=None, steps=6, batch=lambda step: BATCH):
+    model = QRNNSequenceModel(qrnn_tfq.QRNN(2, 2, stages=1, degree=2, seed=0))
+    config = TrainerConfig(max_steps=steps, stop_loss=None, validate_every=3, seed=3, loss="nll")
+    return LbfgsTrainer(model, Lbfgs(memory=5), batch, VALIDATION, config, checkpoint_dir=folder), model
+
+
+def flat(weights):
+    return np.concatenate([w.numpy().ravel() for w in weights])
+
+
+def test_steps_are_tfp_lbfgs_iterations_one_at_a_time():
+    trainer, model = make(steps=6)
+    weights = list(model.trainable_weights)
+    start = flat(weights)
+    result = trainer.fit()
+    # The same minimisation in one call of tfp's L-BFGS, from the same weights.
+    sizes = [w.numpy().size for w in weights]
+    batch = {"inputs": tf.constant(BATCH.inputs), "targets": tf.constant(BATCH.targets), "scored": tf.constant(BATCH.scored)}
+    words = bits_to_words(batch["targets"], 2, "targets")
+
+    def value_and_gradients(position):
+        for weight, part in zip(weights, tf.split(position, sizes)):
+            weight.assign(tf.reshape(part, weight.shape))
+        with tf.GradientTape() as tape:
+            loss = LOSSES["nll"](model.probabilities(batch, training=True), words, batch["scored"])
+        return loss, tf.concat([tf.reshape(g, [-1]) for g in tape.gradient(loss, weights)], 0)
+
+    trained = flat(weights)
+    reference = tfp.optimizer.lbfgs_minimize(value_and_gradients, tf.constant(start), max_iterations=6,
+                                             num_correction_pairs=5)
+    np.testing.assert_allclose(trained, reference.position.numpy(), rtol=1e-5, atol=1e-6)
+    losses = [row.train_loss for row in result.history]
+    assert losses[-1] < losses[0]  # it minimises
+    assert int(trainer.optimizer.state("num_iterations").numpy()) == 6
+    assert 0 < result.min_postselection <= 1
+
+
+def test_resume_continues_exactly(tmp_path):
+    whole, whole_model = make(tmp_path / "whole", steps=6)
+    whole.fit()
+    first, _ = make(tmp_path / "parts", steps=3)
+    first.fit()
+    second, second_model = make(tmp_path / "parts", steps=6)
+    second.restore(tmp_path / "parts" / LATEST_CHECKPOINT)
+    second.fit()
+    np.testing.assert_array_equal(flat(second_model.trainable_weights), flat(whole_model.trainable_weights))
+
+
+def test_a_changing_batch_and_bad_settings_are_errors():
+    trainer, _ = make(batch=lambda step: TASK.sample(8, seed=(5, 0, step)))
+    with pytest.raises(ValueError, match=r"L-BFGS needs the same batch at every step; `sample_batch\(1\)`"):
+        trainer.fit()
+    with pytest.raises(ValueError, match=r"`memory` must be a positive int, got 0"):
+        Lbfgs(memory=0)
+    model = QRNNSequenceModel(qrnn_tfq.QRNN(2, 2, stages=1, degree=2, seed=0))
+    with pytest.raises(TypeError, match=r"`optimizer` must be an Lbfgs, got Adam"):
+        LbfgsTrainer(model, tf.keras.optimizers.Adam(), lambda step: BATCH, VALIDATION)
