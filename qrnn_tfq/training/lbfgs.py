@@ -7,13 +7,17 @@ Adam's slots and a resumed run continues exactly (tfp continues from
 `previous_optimizer_results` bit for bit). `LbfgsTrainer` is the `Trainer` with one
 L-BFGS iteration per step on a fixed batch: L-BFGS needs the same objective at every
 iteration, so `sample_batch` must return the same batch every step (checked at the first
-two steps). An iteration evaluates the loss and gradient once or more (line search);
+two steps). When tfp's line search fails (in float32 it does once the decrease it looks
+for is below rounding) the memory is dropped and the next step restarts L-BFGS from the
+current weights, as restarted L-BFGS does; `Lbfgs.restarts` counts these.
+An iteration evaluates the loss and gradient once or more (line search);
 `train_loss` of a step is the objective before it, and the smallest postselection
 probability is taken over all its evaluations.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any, Callable, Sequence
 
@@ -24,6 +28,8 @@ from qrnn_tfq.layers import bits_to_words
 from qrnn_tfq.losses import target_probability
 from qrnn_tfq.training.loop import Trainer
 
+logger = logging.getLogger(__name__)
+DEFAULT_SCALE = 0.1  # first steps of about 0.01 x the gradient
 DEFAULT_MEMORY = 20  # correction pairs kept (PyTorch's LBFGS default history_size is 100; tfp's examples use 10-50)
 
 
@@ -41,16 +47,24 @@ class Lbfgs:
     Args:
         memory: correction pairs kept (tfp's `num_correction_pairs`).
         tolerance: stop (converged) once the gradient's sup norm is at most this.
+        scale: L-BFGS works on the weights divided by this, i.e. with `scale**2` times the
+            identity as its first inverse-Hessian estimate. tfp starts from the identity and
+            has no option for another estimate; a QRNN's first gradients (norm ~10) then
+            throw the angles many periods away and the line search fails. From the second
+            iteration on L-BFGS rescales itself, so only the first steps depend on it.
 
     Raises:
-        ValueError: `memory` not a positive int or `tolerance` not a number >= 0.
+        ValueError: `memory` not a positive int, or `tolerance` or `scale` out of range.
     """
 
-    def __init__(self, memory: int = DEFAULT_MEMORY, tolerance: float = 1e-8) -> None:
+    def __init__(self, memory: int = DEFAULT_MEMORY, tolerance: float = 1e-8, scale: float = DEFAULT_SCALE) -> None:
         if isinstance(memory, bool) or not isinstance(memory, int) or memory < 1:
             raise ValueError(f"`memory` must be a positive int, got {memory!r}.")
         if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 <= tolerance < math.inf:
             raise ValueError(f"`tolerance` must be a finite number >= 0, got {tolerance!r}.")
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale < math.inf:
+            raise ValueError(f"`scale` must be a finite number > 0, got {scale!r}.")
+        self.scale = float(scale)
         self.memory = memory
         self.tolerance = float(tolerance)
         self._state: dict[str, tf.Variable] | None = None
@@ -65,6 +79,7 @@ class Lbfgs:
         zeros = lambda shape, dtype=tf.float32: tf.Variable(tf.zeros(shape, dtype), trainable=False)  # noqa: E731
         self._state = {
             "started": zeros((), tf.int32),
+            "restarts": zeros((), tf.int32),
             "converged": zeros((), tf.int32),
             "failed": zeros((), tf.int32),
             "num_iterations": zeros((), tf.int32),
@@ -87,6 +102,19 @@ class Lbfgs:
     def started(self) -> bool:
         """Whether `start` has evaluated the initial position (checkpointed, like the rest)."""
         return self._state is not None and bool(self._state["started"].numpy())
+
+    @property
+    def restarts(self) -> int:
+        """How often a failed line search made L-BFGS start over (see the module docstring)."""
+        return 0 if self._state is None else int(self._state["restarts"].numpy())
+
+    def restart_if_failed(self) -> bool:
+        """After a failed iteration: forget the memory, so that the next call of `start` begins anew."""
+        if not bool(self._state["failed"].numpy()):
+            return False
+        self._state["started"].assign(0)
+        self._state["restarts"].assign_add(1)
+        return True
 
     def state(self, name: str) -> tf.Variable:
         """One state variable by tfp's name, e.g. "num_iterations" or "objective_value"."""
@@ -164,7 +192,7 @@ class LbfgsTrainer(Trainer):
         batch_min = tf.Variable(1.0, trainable=False)  # smallest postselection over a step's evaluations
 
         def assign(position: tf.Tensor) -> None:
-            for weight, part in zip(weights, tf.split(position, sizes)):
+            for weight, part in zip(weights, tf.split(optimizer.scale * position, sizes)):
                 weight.assign(tf.reshape(part, weight.shape))
 
         def objective(inputs: tf.Tensor, targets: tf.Tensor, scored: tf.Tensor) -> Callable[..., Any]:
@@ -178,13 +206,13 @@ class LbfgsTrainer(Trainer):
                     loss = loss_fn(probabilities, target_words, scored)
                 gradients = tape.gradient(loss, weights)
                 batch_min.assign(tf.minimum(batch_min, tf.reduce_min(target_probability(probabilities, target_words))))
-                return loss, tf.concat([tf.reshape(g, [-1]) for g in gradients], 0)
+                return loss, optimizer.scale * tf.concat([tf.reshape(g, [-1]) for g in gradients], 0)  # d/d position
 
             return value_and_gradients
 
         @tf.function(reduce_retracing=True)
         def start(inputs: tf.Tensor, targets: tf.Tensor, scored: tf.Tensor) -> None:
-            position = tf.concat([tf.reshape(w, [-1]) for w in weights], 0)
+            position = tf.concat([tf.reshape(w, [-1]) for w in weights], 0) / optimizer.scale
             optimizer.start(objective(inputs, targets, scored), position)
             assign(position)
 
@@ -200,6 +228,8 @@ class LbfgsTrainer(Trainer):
             if not optimizer.started:
                 start(inputs, targets, scored)
             loss = iterate(inputs, targets, scored)
+            if optimizer.restart_if_failed():
+                logger.info("step %d: L-BFGS line search failed; restarting from the current weights", self._step + 1)
             return loss, batch_min.read_value()
 
         return train_step

@@ -39,17 +39,19 @@ def test_steps_are_tfp_lbfgs_iterations_one_at_a_time():
     batch = {"inputs": tf.constant(BATCH.inputs), "targets": tf.constant(BATCH.targets), "scored": tf.constant(BATCH.scored)}
     words = bits_to_words(batch["targets"], 2, "targets")
 
-    def value_and_gradients(position):
-        for weight, part in zip(weights, tf.split(position, sizes)):
+    scale = trainer.optimizer.scale
+
+    def value_and_gradients(position):  # L-BFGS runs on weights / scale
+        for weight, part in zip(weights, tf.split(scale * position, sizes)):
             weight.assign(tf.reshape(part, weight.shape))
         with tf.GradientTape() as tape:
             loss = LOSSES["nll"](model.probabilities(batch, training=True), words, batch["scored"])
-        return loss, tf.concat([tf.reshape(g, [-1]) for g in tape.gradient(loss, weights)], 0)
+        return loss, scale * tf.concat([tf.reshape(g, [-1]) for g in tape.gradient(loss, weights)], 0)
 
     trained = flat(weights)
-    reference = tfp.optimizer.lbfgs_minimize(value_and_gradients, tf.constant(start), max_iterations=6,
+    reference = tfp.optimizer.lbfgs_minimize(value_and_gradients, tf.constant(start / scale), max_iterations=6,
                                              num_correction_pairs=5)
-    np.testing.assert_allclose(trained, reference.position.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(trained, scale * reference.position.numpy(), rtol=1e-5, atol=1e-6)
     losses = [row.train_loss for row in result.history]
     assert losses[-1] < losses[0]  # it minimises
     assert int(trainer.optimizer.state("num_iterations").numpy()) == 6
@@ -76,3 +78,17 @@ def test_a_changing_batch_and_bad_settings_are_errors():
     model = QRNNSequenceModel(qrnn_tfq.QRNN(2, 2, stages=1, degree=2, seed=0))
     with pytest.raises(TypeError, match=r"`optimizer` must be an Lbfgs, got Adam"):
         LbfgsTrainer(model, tf.keras.optimizers.Adam(), lambda step: BATCH, VALIDATION)
+
+
+def test_a_failed_line_search_restarts_from_the_current_weights():
+    trainer, model = make(steps=2)
+    trainer.fit()
+    optimizer = trainer.optimizer
+    assert (optimizer.restart_if_failed(), optimizer.restarts, optimizer.started) == (False, 0, True)
+    optimizer.state("failed").assign(1)  # as tfp leaves it after a failed line search
+    assert (optimizer.restart_if_failed(), optimizer.restarts, optimizer.started) == (True, 1, False)
+    before = flat(model.trainable_weights)
+    trainer.config = TrainerConfig(max_steps=3, stop_loss=None, validate_every=3, seed=3, loss="nll")
+    trainer.fit()  # starts over: evaluates the current weights, then one iteration from there
+    assert optimizer.started and int(optimizer.state("num_iterations").numpy()) == 1
+    assert not np.array_equal(flat(model.trainable_weights), before)
