@@ -148,7 +148,7 @@ def make_parser() -> argparse.ArgumentParser:
                        help="optimizer (default adam); lbfgs: full-batch L-BFGS (tfp) on one fixed batch of --batch "
                             "images per digit (default 1000 with lbfgs), one iteration per step; --lr, --lr-decay-steps "
                             "and --rollback do not apply")
-    group.add_argument("--lbfgs-memory", type=common.positive_int, default=DEFAULT_MEMORY,
+    group.add_argument("--lbfgs-memory", type=common.positive_int,
                        help=f"correction pairs L-BFGS keeps (default {DEFAULT_MEMORY})")
     group.add_argument("--lr", type=common.positive_float, help="(initial) learning rate (default 0.003)")
     group.add_argument("--lr-decay-steps", type=common.non_negative_int,
@@ -193,7 +193,9 @@ def fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
         if values[name] <= 0:
             values[name] = None
     if values["optimizer"] == "lbfgs":  # no learning rate
-        values.update(lr=None, lr_decay_steps=None, rollback=None)
+        values.update(lr=None, lr_decay_steps=None, rollback=None, lbfgs_memory=values["lbfgs_memory"] or DEFAULT_MEMORY)
+    else:
+        values["lbfgs_memory"] = None
     values["digits"] = list(values["digits"])
     return argparse.Namespace(**values)
 

@@ -116,6 +116,7 @@ def test_quick_lbfgs_run_trains_on_one_fixed_batch(tmp_path):
     summary = mnist.main([*TINY, "--digits", "3,6", "--optimizer", "lbfgs", "--out", str(tmp_path / "lbfgs")])
     config = summary["config"]
     assert (config["optimizer"], config["lr"], config["rollback"], config["batch"]) == ("lbfgs", None, None, 10)
+    assert config["lbfgs_memory"] == mnist.DEFAULT_MEMORY
     assert summary["steps"] == 4 and summary["rollbacks"] == []
     losses = [float(row["train_loss"]) for row in history(tmp_path / "lbfgs")]
     assert losses[-1] < losses[0]  # one objective, minimised
@@ -157,7 +158,7 @@ def test_defaults():
     quick = mnist.fill_defaults(mnist.make_parser().parse_args(["--quick", "--patience", "5"]))
     assert (quick.max_steps, quick.lr_decay_steps, quick.patience, quick.batch, quick.test_size) == (6, None, 5, 10, 200)
     assert mnist.default_folder(args) == "runs/mnist-01-seed0"
-    assert args.rollback == 3.0
+    assert args.rollback == 3.0 and args.lbfgs_memory is None  # Adam: no L-BFGS setting in the run's config
     augmented = mnist.fill_defaults(mnist.make_parser().parse_args(
         ["--digits", "all", "--augment", "umap", "--augment-input", "deskewed", "--rollback", "0"]))
     assert mnist.default_folder(augmented) == "runs/mnist-0123456789-umap2-r6-deskewed-seed0"
