@@ -3,7 +3,9 @@
     python -m train.mnist                      # digits 0 and 1, the paper's 12-qubit QRNN
     python -m train.mnist --digits 3,6
     python -m train.mnist --ensemble 4         # 4 models (seeds 0-3), averaged
-    python -m train.mnist --digits all --augment umap --coordinates 2 --bits 6 --data ../shared/data/mnist
+    python -m train.mnist --digits all --augment umap --coordinates 2 --bits 6 --augment-input deskewed \
+        --data ../shared/data/mnist            # all ten digits, 2 unsupervised UMAP coordinates
+    python -m train.mnist --digits 3,6 --optimizer lbfgs   # full-batch L-BFGS on 1000 images per digit
     python -m train.mnist --quick              # a few hundred images, a few steps (tests, demos)
 
 Data: the embedded 10x10 bits (`data/mnist10x10.npz`) unless `--data` names an IDX
@@ -18,7 +20,9 @@ Defaults: the paper's 0-vs-1 model, W=8, S=2, d=2, ord=2 (1212 parameters, 12 qu
 with ancillas), Adam with gradient-norm clipping at 0.5, 50 images per digit per batch
 (each digit's images reshuffled every epoch), the proper loss -log p. The learning rate
 starts at 0.003 and decays (cosine) to 5 % of that over 1500 steps: the paper's constant
-0.005 diverged after about 350 steps here (docs/MNIST.md). Every 10 steps the model is
+0.005 diverged after about 350 steps here (docs/MNIST.md). When a validation loss exceeds
+3 times the best one (`--rollback`), the weights and optimizer state go back to the best
+validation's and the learning rate is halved. Every 10 steps the model is
 validated on a fixed, seeded subset of 200 validation images (for speed): loss, word
 accuracy at the label steps (argmax and sampled) and the smallest postselection
 probability go to the progress bar; `latest.npz` is written then, and `best.npz` when
