@@ -226,18 +226,23 @@ class ProgressBar:
         self.bar.close()
 
 
-def _resume(trainer: Trainer, path: str, config: dict[str, Any]) -> int | None:
-    """Restore `path` into `trainer` if it exists; returns the step it resumed from."""
+def resume(trainer: Trainer, path: str, config: dict[str, Any]) -> int | None:
+    """Restores `path` into `trainer` if it exists (its run settings must equal `config`);
+    returns the step it resumed from. A mismatch or a corrupt file exits with a clear message."""
     if not os.path.exists(path):
         print(f"no checkpoint at {path}; starting a new run")
         return None
-    saved = load_checkpoint(path).config.get("run", {})
-    different = {key: (saved.get(key), config.get(key)) for key in set(saved) | set(config) if saved.get(key) != config.get(key)}
-    if different:
-        raise SystemExit(
-            f"error: cannot resume from {path}: its settings differ from this run's as (checkpoint, now): {different}"
-        )
-    return trainer.restore(path).step
+    try:
+        saved = load_checkpoint(path).config.get("run", {})
+        different = {key: (saved.get(key), config.get(key)) for key in sorted(set(saved) | set(config))
+                     if saved.get(key) != config.get(key)}
+        if different:
+            raise SystemExit(
+                f"error: cannot resume from {path}: its settings differ from this run's as (checkpoint, now): {different}"
+            )
+        return trainer.restore(path).step
+    except ValueError as error:
+        raise SystemExit(f"error: cannot resume from {path}: {error}") from error
 
 
 def train_seed(args: argparse.Namespace, task: TaskSpec, program: str, prefix: str, seed: int) -> dict[str, Any]:
@@ -263,7 +268,7 @@ def train_seed(args: argparse.Namespace, task: TaskSpec, program: str, prefix: s
     )
     latest = os.path.join(folder, LATEST_CHECKPOINT)
     if args.resume:
-        resumed_from = _resume(trainer, latest, config)
+        resumed_from = resume(trainer, latest, config)
     else:
         resumed_from = None
         if os.path.exists(latest):

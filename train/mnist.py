@@ -245,22 +245,6 @@ class ProgressBar:
         self.bar.close()
 
 
-def resume(trainer: Trainer, path: str, config: dict[str, Any]) -> int | None:
-    """Restores `path` into `trainer` if it exists (its settings must match); returns its step."""
-    if not os.path.exists(path):
-        print(f"no checkpoint at {path}; starting a new run")
-        return None
-    try:
-        saved = load_checkpoint(path).config.get("run", {})
-        different = {key: (saved.get(key), config.get(key)) for key in sorted(set(saved) | set(config))
-                     if saved.get(key) != config.get(key)}
-        if different:
-            raise SystemExit(f"error: cannot resume from {path}: its settings differ from this run's as (checkpoint, now): {different}")
-        return trainer.restore(path).step
-    except ValueError as error:
-        raise SystemExit(f"error: cannot resume from {path}: {error}") from error
-
-
 def make_mnist_optimizer(args: argparse.Namespace) -> tuple[Any, ScaledSchedule]:
     """`make_optimizer`, with the cosine decay of `--lr-decay-steps` (a function of the optimizer's
     step counter, which checkpoints keep, so a resumed run continues the schedule) under a
@@ -293,7 +277,7 @@ def train_member(args: argparse.Namespace, data: MnistData, seed: int, folder: s
                           BalancedBatches(data.train, args.batch, seed), data.validation.to_batch(), trainer_config,
                           checkpoint_dir=folder, run_config=config, lr_scale=schedule.scale)
     latest = os.path.join(folder, LATEST_CHECKPOINT)
-    resumed_from = resume(trainer, latest, config) if args.resume else None
+    resumed_from = common.resume(trainer, latest, config) if args.resume else None
     if not args.resume and os.path.exists(latest):
         print(f"note: a new run replaces the checkpoints in {folder} (--resume continues one)")
     bar = ProgressBar(args.max_steps, trainer.step, f"mnist {','.join(map(str, args.digits))} seed {seed}", args.progress)
