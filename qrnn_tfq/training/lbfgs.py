@@ -7,9 +7,11 @@ Adam's slots and a resumed run continues exactly (tfp continues from
 `previous_optimizer_results` bit for bit). `LbfgsTrainer` is the `Trainer` with one
 L-BFGS iteration per step on a fixed batch: L-BFGS needs the same objective at every
 iteration, so `sample_batch` must return the same batch every step (checked at the first
-two steps). When tfp's line search fails (in float32 it does once the decrease it looks
-for is below rounding) the memory is dropped and the next step restarts L-BFGS from the
-current weights, as restarted L-BFGS does; `Lbfgs.restarts` counts these.
+two steps). When tfp's line search fails, or tfp stops with the gradient still above the
+tolerance (in float32 a step that rounds to zero counts as converged for tfp, whose
+position and objective tolerances are 0), the memory is dropped and the next step
+restarts L-BFGS from the current weights, as restarted L-BFGS does; `Lbfgs.restarts`
+counts these.
 An iteration evaluates the loss and gradient once or more (line search);
 `train_loss` of a step is the objective before it, and the smallest postselection
 probability is taken over all its evaluations.
@@ -108,9 +110,12 @@ class Lbfgs:
         """How often a failed line search made L-BFGS start over (see the module docstring)."""
         return 0 if self._state is None else int(self._state["restarts"].numpy())
 
-    def restart_if_failed(self) -> bool:
-        """After a failed iteration: forget the memory, so that the next call of `start` begins anew."""
-        if not bool(self._state["failed"].numpy()):
+    def restart_if_stalled(self) -> bool:
+        """After an iteration that failed, or that stopped short of the gradient tolerance:
+        forget the memory, so that the next call of `start` begins anew."""
+        state = self._state
+        short = bool(state["converged"].numpy()) and float(tf.reduce_max(tf.abs(state["objective_gradient"]))) > self.tolerance
+        if not (bool(state["failed"].numpy()) or short):
             return False
         self._state["started"].assign(0)
         self._state["restarts"].assign_add(1)
@@ -228,8 +233,8 @@ class LbfgsTrainer(Trainer):
             if not optimizer.started:
                 start(inputs, targets, scored)
             loss = iterate(inputs, targets, scored)
-            if optimizer.restart_if_failed():
-                logger.info("step %d: L-BFGS line search failed; restarting from the current weights", self._step + 1)
+            if optimizer.restart_if_stalled():
+                logger.info("step %d: L-BFGS stalled; restarting from the current weights", self._step + 1)
             return loss, batch_min.read_value()
 
         return train_step

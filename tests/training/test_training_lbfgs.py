@@ -80,13 +80,22 @@ def test_a_changing_batch_and_bad_settings_are_errors():
         LbfgsTrainer(model, tf.keras.optimizers.Adam(), lambda step: BATCH, VALIDATION)
 
 
-def test_a_failed_line_search_restarts_from_the_current_weights():
+def test_a_failed_or_stalled_iteration_restarts_from_the_current_weights():
     trainer, model = make(steps=2)
     trainer.fit()
     optimizer = trainer.optimizer
-    assert (optimizer.restart_if_failed(), optimizer.restarts, optimizer.started) == (False, 0, True)
+    assert (optimizer.restart_if_stalled(), optimizer.restarts, optimizer.started) == (False, 0, True)
+    optimizer.state("converged").assign(1)  # a stop with the gradient above the tolerance: a stall
+    assert (optimizer.restart_if_stalled(), optimizer.restarts, optimizer.started) == (True, 1, False)
+    optimizer.state("started").assign(1)
+    gradient = optimizer.state("objective_gradient")
+    kept = gradient.numpy()
+    gradient.assign(tf.zeros_like(gradient))  # converged for real: no restart
+    assert (optimizer.restart_if_stalled(), optimizer.restarts) == (False, 1)
+    gradient.assign(kept)
+    optimizer.state("converged").assign(0)
     optimizer.state("failed").assign(1)  # as tfp leaves it after a failed line search
-    assert (optimizer.restart_if_failed(), optimizer.restarts, optimizer.started) == (True, 1, False)
+    assert (optimizer.restart_if_stalled(), optimizer.restarts, optimizer.started) == (True, 2, False)
     before = flat(model.trainable_weights)
     trainer.config = TrainerConfig(max_steps=3, stop_loss=None, validate_every=3, seed=3, loss="nll")
     trainer.fit()  # starts over: evaluates the current weights, then one iteration from there
