@@ -245,6 +245,24 @@ def resume(trainer: Trainer, path: str, config: dict[str, Any]) -> int | None:
         raise SystemExit(f"error: cannot resume from {path}: {error}") from error
 
 
+def make_trainer(args: argparse.Namespace, task: TaskSpec, model: Any, seed: int, **kwargs: Any) -> Trainer:
+    """The `Trainer` of one seed of a sequence task, from the program's arguments; `kwargs`
+    (checkpoint_dir, run_config, ...) go to `Trainer`. Batches are seeded per step, so a
+    resumed run repeats an uninterrupted one exactly."""
+    config = TrainerConfig(
+        max_steps=args.max_steps, stop_loss=args.stop_loss, target_loss=args.target_loss, loss=args.loss,
+        validate_every=args.validate_every, validation=args.validation, seed=seed,
+    )
+    return Trainer(
+        model,
+        make_optimizer(args.optimizer, args.lr, args.clip_norm),
+        lambda step: task.sample(args.batch, seed=(seed, 0, step)),
+        task.sample(args.val_batch, seed=(seed, 1)),
+        config,
+        **kwargs,
+    )
+
+
 def train_seed(args: argparse.Namespace, task: TaskSpec, program: str, prefix: str, seed: int) -> dict[str, Any]:
     """Train one seed into its folder and return its summary."""
     folder = seed_folder(args, prefix, seed)
@@ -253,19 +271,7 @@ def train_seed(args: argparse.Namespace, task: TaskSpec, program: str, prefix: s
     model = build_model(args, task.io_width, seed)
     if isinstance(model, RecurrentBaseline):
         print(f"{model.kind} baseline (hidden {model.hidden}, {model.encoding} input): {model.num_parameters} parameters", flush=True)
-    trainer_config = TrainerConfig(
-        max_steps=args.max_steps, stop_loss=args.stop_loss, target_loss=args.target_loss, loss=args.loss,
-        validate_every=args.validate_every, validation=args.validation, seed=seed,
-    )
-    trainer = Trainer(
-        model,
-        make_optimizer(args.optimizer, args.lr, args.clip_norm),
-        lambda step: task.sample(args.batch, seed=(seed, 0, step)),  # seeded per step: resumes repeat exactly
-        task.sample(args.val_batch, seed=(seed, 1)),
-        trainer_config,
-        checkpoint_dir=folder,
-        run_config=config,
-    )
+    trainer = make_trainer(args, task, model, seed, checkpoint_dir=folder, run_config=config)
     latest = os.path.join(folder, LATEST_CHECKPOINT)
     if args.resume:
         resumed_from = resume(trainer, latest, config)
@@ -279,7 +285,7 @@ def train_seed(args: argparse.Namespace, task: TaskSpec, program: str, prefix: s
         result = trainer.fit()
     finally:
         bar.close()
-    summary = summarize(result, trainer_config, config, seed, folder, resumed_from, model)
+    summary = summarize(result, trainer.config, config, seed, folder, resumed_from, model)
     write_outputs(folder, result, summary, args.stop_loss)
     return summary
 
@@ -327,7 +333,8 @@ def summarize(
 # ---- outputs -----------------------------------------------------------------------------
 
 
-def _json(value: Any) -> str:
+def write_json(path: str, value: Any) -> None:
+    """Writes `value` as JSON atomically; non-finite floats become null (JSON has no NaN)."""
     def clean(item: Any) -> Any:
         if isinstance(item, float) and not math.isfinite(item):
             return None
@@ -337,7 +344,7 @@ def _json(value: Any) -> str:
             return [clean(v) for v in item]
         return item
 
-    return json.dumps(clean(value), indent=2, allow_nan=False) + "\n"
+    atomic_write_text(path, json.dumps(clean(value), indent=2, allow_nan=False) + "\n")
 
 
 def write_history_csv(path: str, history: Sequence[StepRecord]) -> None:
@@ -376,7 +383,7 @@ def plot_history(path: str, history: Sequence[StepRecord], stop_loss: float | No
 def write_outputs(folder: str, result: TrainingResult, summary: dict[str, Any], stop_loss: float | None) -> None:
     write_history_csv(os.path.join(folder, "history.csv"), result.history)
     plot_history(os.path.join(folder, "training_curve.png"), result.history, stop_loss, os.path.basename(folder))
-    atomic_write_text(os.path.join(folder, "summary.json"), _json(summary))
+    write_json(os.path.join(folder, "summary.json"), summary)
 
 
 def median_steps(steps: Sequence[int | None]) -> float | None:
@@ -416,5 +423,5 @@ def run_seeds(args: argparse.Namespace, task: TaskSpec, program: str, prefix: st
             "learning_rate": args.lr, "wall_time_s": total, "runs": [s["folder"] for s in summaries],
             "config": summaries[0]["config"],
         }
-        atomic_write_text(os.path.join(group_folder(args, prefix), "summary.json"), _json(group))
+        write_json(os.path.join(group_folder(args, prefix), "summary.json"), group)
     return summaries

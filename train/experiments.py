@@ -39,7 +39,7 @@ from tqdm import tqdm  # noqa: E402
 
 from data.sequences import TaskSpec, task_by_name  # noqa: E402
 from qrnn_tfq.gradients import measure_gradients  # noqa: E402
-from qrnn_tfq.training import Trainer, TrainerConfig, TrainingResult, atomic_write_text, atomic_writer, make_optimizer  # noqa: E402
+from qrnn_tfq.training import TrainingResult, atomic_write_text, atomic_writer  # noqa: E402
 from train import dna, elman  # noqa: E402
 
 RESULTS_FOLDER = os.path.join("docs", "results")
@@ -73,18 +73,7 @@ def train_run(args: argparse.Namespace, seed: int, model: Any = None) -> tuple[T
     task = task_of(args)
     if model is None:
         model = common.build_model(args, task.io_width, seed)
-    config = TrainerConfig(
-        max_steps=args.max_steps, stop_loss=args.stop_loss, target_loss=args.target_loss, loss=args.loss,
-        validate_every=args.validate_every, validation=args.validation, seed=seed,
-    )
-    trainer = Trainer(
-        model,
-        make_optimizer(args.optimizer, args.lr, args.clip_norm),
-        lambda step: task.sample(args.batch, seed=(seed, 0, step)),
-        task.sample(args.val_batch, seed=(seed, 1)),
-        config,
-    )
-    return trainer.fit(), model
+    return common.make_trainer(args, task, model, seed).fit(), model
 
 
 def result_columns(result: TrainingResult, model: Any) -> dict[str, Any]:

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import math
 import os
@@ -82,7 +81,6 @@ from qrnn_tfq.training import (  # noqa: E402
     TrainingResult,
     Lbfgs,
     LbfgsTrainer,
-    atomic_write_text,
     load_checkpoint,
     make_optimizer,
 )
@@ -322,20 +320,6 @@ def member_summary(args: argparse.Namespace, result: TrainingResult, model: QRNN
     }
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _clean(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(item) for item in value]
-    return value
-
-
-def write_json(path: str, value: dict[str, Any]) -> None:
-    atomic_write_text(path, json.dumps(_clean(value), indent=2, allow_nan=False) + "\n")
-
-
 def _percent(value: float) -> str:
     return f"{100 * value:.2f} %"
 
@@ -391,9 +375,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         if args.ensemble == 1:
             summary = {"program": PROGRAM, "command": command, "digits": list(args.digits), "data": data.description,
                        **summary, "wall_time_s": time.perf_counter() - start}
-            write_json(os.path.join(folder, "summary.json"), summary)
+            common.write_json(os.path.join(folder, "summary.json"), summary)
             return summary
-        write_json(os.path.join(folder, "summary.json"), {"program": PROGRAM, "command": command, **summary})
+        common.write_json(os.path.join(folder, "summary.json"), {"program": PROGRAM, "command": command, **summary})
         members.append(summary)
         joints.append(joint)
 
@@ -413,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "num_parameters": members[0]["num_parameters"], "config": members[0]["config"],
         "wall_time_s": time.perf_counter() - start,
     }
-    write_json(os.path.join(out, "summary.json"), summary)
+    common.write_json(os.path.join(out, "summary.json"), summary)
     return summary
 
 

@@ -6,8 +6,8 @@ last `memory` correction pairs) in variables, so a `Trainer` checkpoints it as i
 Adam's slots and a resumed run continues exactly (tfp continues from
 `previous_optimizer_results` bit for bit). `LbfgsTrainer` is the `Trainer` with one
 L-BFGS iteration per step on a fixed batch: L-BFGS needs the same objective at every
-iteration, so `sample_batch` must return the same batch every step (checked at the first
-two steps). When tfp's line search fails, or tfp stops with the gradient still above the
+iteration, so `sample_batch` must return the same batch every step (checked at every
+step against the first). When tfp's line search fails, or tfp stops with the gradient still above the
 tolerance (in float32 a step that rounds to zero counts as converged for tfp, whose
 position and objective tolerances are 0), the memory is dropped and the next step
 restarts L-BFGS from the current weights, as restarted L-BFGS does; `Lbfgs.restarts`
@@ -169,7 +169,7 @@ class LbfgsTrainer(Trainer):
 
     Raises:
         TypeError: `optimizer` is not an `Lbfgs`.
-        ValueError: a rollback factor, or (at the second step) a batch that changed.
+        ValueError: a rollback factor, or (at the step that sees it) a batch that changed.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
