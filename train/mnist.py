@@ -68,6 +68,7 @@ from data import mnist_augment  # noqa: E402
 from data.mnist_sequences import check_digits  # noqa: E402
 from qrnn_tfq.losses import LOSSES  # noqa: E402
 from qrnn_tfq.training.lbfgs import DEFAULT_MEMORY  # noqa: E402
+from qrnn_tfq.training import minibatch_lbfgs  # noqa: E402
 from qrnn_tfq.training import (  # noqa: E402
     BEST_CHECKPOINT,
     LATEST_CHECKPOINT,
@@ -97,6 +98,7 @@ TRAINING_DEFAULTS = {"max_steps": 1500, "lr_decay_steps": 1500, "rollback": 3.0,
 QUICK = {"max_steps": 6, "lr_decay_steps": 0, "rollback": 3.0, "validate_every": 3, "patience": 0, "batch": 10, "val_batch": 40,
          "test_size": 200, "train_per_digit": 100}
 LBFGS_BATCH = 1000  # images per digit of the fixed L-BFGS batch
+MINIBATCH_LBFGS = "lbfgs-minibatch"
 LR_DECAY_FLOOR = 0.05  # the cosine decay ends at this fraction of the learning rate
 # Arguments that do not change what a model computes, so `--resume` may change them.
 _NOT_RUN_CONFIG = ("out", "resume", "max_steps", "patience", "stop_loss", "progress", "verbose", "ensemble", "seed",
@@ -146,12 +148,17 @@ def make_parser() -> argparse.ArgumentParser:
     common.add_model_arguments(parser, "(default: W=8, S=2, d=2)")
 
     group = parser.add_argument_group("training")
-    group.add_argument("--optimizer", choices=(*OPTIMIZERS, "lbfgs"),
+    group.add_argument("--optimizer", choices=(*OPTIMIZERS, "lbfgs", MINIBATCH_LBFGS),
                        help="optimizer (default adam); lbfgs: full-batch L-BFGS (tfp) on one fixed batch of --batch "
                             "images per digit (default 1000 with lbfgs), one iteration per step; --lr, --lr-decay-steps "
-                            "and --rollback do not apply")
+                            f"and --rollback do not apply. {MINIBATCH_LBFGS}: the paper's 3-vs-6 optimizer, PyTorch's "
+                            "L-BFGS without line search, --lbfgs-iterations iterations of fixed step --lr (default "
+                            f"{minibatch_lbfgs.DEFAULT_LEARNING_RATE}, constant) on each new batch")
     group.add_argument("--lbfgs-memory", type=common.positive_int,
-                       help=f"correction pairs L-BFGS keeps (default {DEFAULT_MEMORY})")
+                       help=f"correction pairs L-BFGS keeps (default {DEFAULT_MEMORY} with lbfgs, "
+                            f"{minibatch_lbfgs.DEFAULT_MEMORY} with {MINIBATCH_LBFGS})")
+    group.add_argument("--lbfgs-iterations", type=common.positive_int,
+                       help=f"{MINIBATCH_LBFGS}: L-BFGS iterations per batch (default {minibatch_lbfgs.DEFAULT_ITERATIONS})")
     group.add_argument("--lr", type=common.positive_float, help="(initial) learning rate (default 0.003)")
     group.add_argument("--lr-decay-steps", type=common.non_negative_int,
                        help="cosine decay of the learning rate to 5 %% of --lr over this many steps, then constant; "
@@ -183,6 +190,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 def fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
     """Options left at None get the MNIST defaults (`--quick` ones first)."""
+    given_lr = args.lr
     if args.optimizer == "lbfgs" and args.batch is None and not args.quick:
         args = argparse.Namespace(**{**vars(args), "batch": LBFGS_BATCH})
     args = common.fill_defaults(args, dataclasses.replace(DEFAULTS, **(
@@ -195,9 +203,14 @@ def fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
         if values[name] <= 0:
             values[name] = None
     if values["optimizer"] == "lbfgs":  # no learning rate
-        values.update(lr=None, lr_decay_steps=None, rollback=None, lbfgs_memory=values["lbfgs_memory"] or DEFAULT_MEMORY)
+        values.update(lr=None, lr_decay_steps=None, rollback=None, lbfgs_memory=values["lbfgs_memory"] or DEFAULT_MEMORY,
+                      lbfgs_iterations=None)
+    elif values["optimizer"] == MINIBATCH_LBFGS:  # a constant step size, as the paper's
+        values.update(lr=given_lr or minibatch_lbfgs.DEFAULT_LEARNING_RATE, lr_decay_steps=None, clip_norm=None,
+                      lbfgs_memory=values["lbfgs_memory"] or minibatch_lbfgs.DEFAULT_MEMORY,
+                      lbfgs_iterations=values["lbfgs_iterations"] or minibatch_lbfgs.DEFAULT_ITERATIONS)
     else:
-        values["lbfgs_memory"] = None
+        values.update(lbfgs_memory=None, lbfgs_iterations=None)
     values["digits"] = list(values["digits"])
     return argparse.Namespace(**values)
 
@@ -269,6 +282,11 @@ def train_member(args: argparse.Namespace, data: MnistData, seed: int, folder: s
         fixed = BalancedBatches(data.train, args.batch, seed)(0)
         trainer = LbfgsTrainer(model, Lbfgs(memory=args.lbfgs_memory), lambda step: fixed,
                                data.validation.to_batch(), trainer_config, checkpoint_dir=folder, run_config=config)
+    elif args.optimizer == MINIBATCH_LBFGS:
+        optimizer = minibatch_lbfgs.MinibatchLbfgs(args.lr, args.lbfgs_iterations, args.lbfgs_memory)
+        trainer = minibatch_lbfgs.MinibatchLbfgsTrainer(
+            model, optimizer, BalancedBatches(data.train, args.batch, seed), data.validation.to_batch(), trainer_config,
+            checkpoint_dir=folder, run_config=config, lr_scale=optimizer.scale)
     else:
         optimizer, schedule = make_mnist_optimizer(args)
         trainer = Trainer(model, optimizer,

@@ -123,6 +123,20 @@ def test_quick_lbfgs_run_trains_on_one_fixed_batch(tmp_path):
     assert mnist.fill_defaults(mnist.make_parser().parse_args(["--optimizer", "lbfgs"])).batch == mnist.LBFGS_BATCH
 
 
+def test_quick_minibatch_lbfgs_run_takes_fixed_steps_on_new_batches(tmp_path):
+    out = tmp_path / "lbfgs-minibatch"
+    summary = mnist.main([*TINY, "--digits", "3,6", "--optimizer", "lbfgs-minibatch", "--lbfgs-iterations", "3",
+                          "--out", str(out)])
+    config = summary["config"]
+    assert (config["optimizer"], config["lr"], config["lr_decay_steps"], config["clip_norm"]) == (
+        "lbfgs-minibatch", 0.1, None, None)
+    assert (config["lbfgs_memory"], config["lbfgs_iterations"], config["rollback"]) == (100, 3, 3.0)
+    assert summary["steps"] == 4
+    assert len(load_checkpoint(out / LATEST_CHECKPOINT).optimizer_variables) == 11  # the L-BFGS state
+    args = mnist.fill_defaults(mnist.make_parser().parse_args(["--optimizer", "lbfgs-minibatch", "--lr", "0.03"]))
+    assert (args.lr, args.batch, args.lbfgs_iterations) == (0.03, 50, 20)
+
+
 @pytest.mark.parametrize(
     "content, match",
     [
@@ -158,7 +172,7 @@ def test_defaults():
     quick = mnist.fill_defaults(mnist.make_parser().parse_args(["--quick", "--patience", "5"]))
     assert (quick.max_steps, quick.lr_decay_steps, quick.patience, quick.batch, quick.test_size) == (6, None, 5, 10, 200)
     assert mnist.default_folder(args) == "runs/mnist-01-seed0"
-    assert args.rollback == 3.0 and args.lbfgs_memory is None  # Adam: no L-BFGS setting in the run's config
+    assert args.rollback == 3.0 and args.lbfgs_memory is None and args.lbfgs_iterations is None  # Adam: no L-BFGS setting in the run's config
     augmented = mnist.fill_defaults(mnist.make_parser().parse_args(
         ["--digits", "all", "--augment", "umap", "--augment-input", "deskewed", "--rollback", "0"]))
     assert mnist.default_folder(augmented) == "runs/mnist-0123456789-umap2-r6-deskewed-seed0"

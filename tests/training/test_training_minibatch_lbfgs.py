@@ -1,0 +1,141 @@
+"""Tests for qrnn_tfq/training/minibatch_lbfgs.py: PyTorch's fixed-step L-BFGS, batch by batch."""
+
+from __future__ import annotations
+
+import qrnn_tfq  # noqa: F401  (selects tf-keras before TensorFlow loads)
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from data.sequences import task_by_name
+from qrnn_tfq.training import LATEST_CHECKPOINT, QRNNSequenceModel, TrainerConfig
+from qrnn_tfq.training.minibatch_lbfgs import MinibatchLbfgs, MinibatchLbfgsTrainer, two_loop_direction
+
+TASK = task_by_name("xor", length=9)
+VALIDATION = TASK.sample(8, seed=(5, 1))
+
+
+class Quadratic:
+    """f(x) = (x - c)^T A (x - c) / 2 on a NumPy position, the objective `step` sees."""
+
+    def __init__(self, size: int, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        basis = np.linalg.qr(rng.normal(size=(size, size)))[0]
+        self.matrix = basis @ np.diag(np.linspace(0.5, 3.0, size)) @ basis.T
+        self.centre = rng.normal(size=size)
+        self.position = np.zeros(size)
+        self.moves: list[np.ndarray] = []
+
+    def value_and_gradient(self) -> tuple[float, np.ndarray]:
+        offset = self.position - self.centre
+        return float(offset @ self.matrix @ offset / 2), self.matrix @ offset
+
+    def move(self, delta: np.ndarray) -> None:
+        self.moves.append(delta.copy())
+        self.position = self.position + delta
+
+
+def test_two_loop_recursion_is_the_bfgs_inverse_hessian_update():
+    rng = np.random.default_rng(1)
+    size, pairs = 6, 4
+    steps = rng.normal(size=(pairs, size))
+    changes = steps @ np.diag(rng.uniform(1, 2, size)) + 0.1 * rng.normal(size=(pairs, size))  # y.s > 0
+    rho = 1 / np.einsum("ij,ij->i", steps, changes)
+    assert np.all(rho > 0)
+    h_diag, gradient = 0.7, rng.normal(size=size)
+    inverse = h_diag * np.eye(size)
+    for s, y, r in zip(steps, changes, rho):  # oldest first
+        left = np.eye(size) - r * np.outer(s, y)
+        inverse = left @ inverse @ left.T + r * np.outer(s, s)
+    np.testing.assert_allclose(two_loop_direction(gradient, steps, changes, rho, h_diag), -inverse @ gradient, rtol=1e-10)
+
+
+def test_first_move_is_pytorchs_scaled_gradient_and_a_quadratic_is_solved():
+    problem = Quadratic(5)
+    optimizer = MinibatchLbfgs(learning_rate=1.0, max_iterations=20, memory=10)
+    optimizer.build([tf.Variable(np.zeros(5))])
+    _, gradient = problem.value_and_gradient()
+    first_loss = optimizer.step(problem.value_and_gradient, problem.move)
+    assert first_loss == pytest.approx(float(problem.centre @ problem.matrix @ problem.centre / 2))
+    np.testing.assert_allclose(problem.moves[0], -min(1.0, 1 / np.abs(gradient).sum()) * gradient)
+    np.testing.assert_allclose(problem.position, problem.centre, atol=1e-4)
+    assert 2 <= optimizer.iterations <= 20 and optimizer.evaluations == optimizer.iterations
+
+
+def test_memory_carries_over_steps_and_is_capped():
+    problem = Quadratic(8, seed=2)
+    optimizer = MinibatchLbfgs(learning_rate=0.5, max_iterations=3, memory=2)
+    optimizer.build([tf.Variable(np.zeros(8))])
+    start, _ = problem.value_and_gradient()
+    for _ in range(3):
+        optimizer.step(problem.value_and_gradient, problem.move)
+    assert optimizer.iterations == 9
+    assert int(optimizer.variables[2].numpy()) == 2  # "pairs"
+    assert problem.value_and_gradient()[0] < start / 2
+    for _ in range(30):  # until a tolerance ends the steps
+        optimizer.step(problem.value_and_gradient, problem.move)
+    np.testing.assert_allclose(problem.position, problem.centre, atol=1e-4)
+
+
+def test_scale_lowers_the_step_and_a_zero_gradient_stops_at_once():
+    problem = Quadratic(3)
+    optimizer = MinibatchLbfgs(learning_rate=0.01)
+    optimizer.build([tf.Variable(np.zeros(3))])
+    optimizer.scale.assign(0.5)
+    _, gradient = problem.value_and_gradient()
+    optimizer.step(problem.value_and_gradient, problem.move)
+    np.testing.assert_allclose(problem.moves[0], -0.005 * min(1.0, 1 / np.abs(gradient).sum()) * gradient, rtol=1e-6)
+    solved = Quadratic(3)
+    solved.position = solved.centre.copy()
+    optimizer = MinibatchLbfgs()
+    optimizer.build([tf.Variable(np.zeros(3))])
+    assert optimizer.step(solved.value_and_gradient, solved.move) == 0.0
+    assert solved.moves == [] and optimizer.iterations == 0
+
+
+def make(folder=None, steps=4):
+    model = QRNNSequenceModel(qrnn_tfq.QRNN(2, 2, stages=1, degree=2, seed=0))
+    optimizer = MinibatchLbfgs(learning_rate=0.1, max_iterations=3, memory=4)
+    config = TrainerConfig(max_steps=steps, stop_loss=None, validate_every=2, seed=3, loss="nll")
+    trainer = MinibatchLbfgsTrainer(model, optimizer, lambda step: TASK.sample(8, seed=(5, 0, step)), VALIDATION,
+                                    config, checkpoint_dir=folder, lr_scale=optimizer.scale)
+    return trainer, model
+
+
+def flat(weights):
+    return np.concatenate([w.numpy().ravel() for w in weights])
+
+
+def test_trainer_minimises_and_resume_continues_exactly(tmp_path):
+    whole, whole_model = make(tmp_path / "whole", steps=4)
+    result = whole.fit()
+    assert whole.optimizer.iterations == 12 and whole.optimizer.evaluations == 12
+    assert result.history[-1].train_loss < result.history[0].train_loss
+    assert 0 < result.min_postselection <= 1
+    first, _ = make(tmp_path / "parts", steps=2)
+    first.fit()
+    second, second_model = make(tmp_path / "parts", steps=4)
+    second.restore(tmp_path / "parts" / LATEST_CHECKPOINT)
+    second.fit()
+    np.testing.assert_array_equal(flat(second_model.trainable_weights), flat(whole_model.trainable_weights))
+
+
+def test_bad_settings_are_errors():
+    with pytest.raises(ValueError, match=r"`learning_rate` must be a finite number > 0.0, got 0"):
+        MinibatchLbfgs(learning_rate=0)
+    with pytest.raises(ValueError, match=r"`max_iterations` must be a positive int, got 2.5"):
+        MinibatchLbfgs(max_iterations=2.5)
+    with pytest.raises(ValueError, match=r"`memory` must be a positive int, got 0"):
+        MinibatchLbfgs(memory=0)
+    with pytest.raises(ValueError, match=r"`tolerance_change` must be a finite number >= 0.0, got -1"):
+        MinibatchLbfgs(tolerance_change=-1)
+    with pytest.raises(ValueError, match=r"not built yet"):
+        MinibatchLbfgs().variables  # noqa: B018
+    optimizer = MinibatchLbfgs()
+    optimizer.build([tf.Variable(np.zeros(3))])
+    with pytest.raises(ValueError, match=r"built for 3 weights, got 4"):
+        optimizer.build([tf.Variable(np.zeros(4))])
+    model = QRNNSequenceModel(qrnn_tfq.QRNN(2, 2, stages=1, degree=2, seed=0))
+    with pytest.raises(TypeError, match=r"`optimizer` must be a MinibatchLbfgs, got Adam"):
+        MinibatchLbfgsTrainer(model, tf.keras.optimizers.Adam(), lambda step: VALIDATION, VALIDATION)
