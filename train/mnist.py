@@ -85,6 +85,7 @@ from qrnn_tfq.training import (  # noqa: E402
     load_checkpoint,
     make_optimizer,
 )
+from qrnn_tfq.training.checkpoint import assign_arrays  # noqa: E402
 from train.mnist_data import CODES_FILE as CODES_FILE  # noqa: E402
 from train.mnist_data import BalancedBatches as BalancedBatches  # noqa: E402
 from train.mnist_data import MnistData, load_data  # noqa: E402
@@ -179,6 +180,10 @@ def make_parser() -> argparse.ArgumentParser:
 
     group = parser.add_argument_group("run")
     group.add_argument("--seed", type=common.non_negative_int, default=0, help="seed of the (first) model (default 0)")
+    group.add_argument("--init-from", metavar="RUN",
+                       help="start from the best weights of an earlier run of the same topology (its folder, or "
+                            "a checkpoint .npz; an ensemble member seed N takes RUN/seedN/best.npz), e.g. to polish "
+                            "an Adam run with --optimizer lbfgs-minibatch; the optimizer starts afresh")
     group.add_argument("--ensemble", type=common.positive_int, default=1, help="train K models (seeds seed..seed+K-1) and average them")
     group.add_argument("--out", help="output folder (default runs/mnist-<digits>-seed<N>)")
     group.add_argument("--resume", action="store_true", help="continue from <out>/latest.npz (each member's) if it exists")
@@ -294,6 +299,8 @@ def train_member(args: argparse.Namespace, data: MnistData, seed: int, folder: s
                           checkpoint_dir=folder, run_config=config, lr_scale=schedule.scale)
     latest = os.path.join(folder, LATEST_CHECKPOINT)
     resumed_from = common.resume(trainer, latest, config) if args.resume else None
+    if args.init_from is not None and resumed_from is None:
+        initial_weights(model, args.init_from, seed, args.ensemble)
     if not args.resume and os.path.exists(latest):
         print(f"note: a new run replaces the checkpoints in {folder} (--resume continues one)")
     bar = ProgressBar(args.max_steps, trainer.step, f"mnist {','.join(map(str, args.digits))} seed {seed}", args.progress)
@@ -307,6 +314,19 @@ def train_member(args: argparse.Namespace, data: MnistData, seed: int, folder: s
         for variable, array in zip(model.trainable_weights, load_checkpoint(best).model_weights):
             variable.assign(array)
     return model, result, resumed_from
+
+
+def initial_weights(model: QRNNSequenceModel, source: str, seed: int, ensemble: int) -> str:
+    """Assigns the best weights of the run at `source` (see `--init-from`) to `model`; returns the file read."""
+    path = source
+    if os.path.isdir(source):
+        path = os.path.join(source, BEST_CHECKPOINT) if ensemble == 1 else os.path.join(source, f"seed{seed}", BEST_CHECKPOINT)
+    try:
+        assign_arrays(list(model.trainable_weights), load_checkpoint(path).model_weights, "model weights", path)
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"error: --init-from {source!r}: {error}") from error
+    logger.info("initial weights from %s", path)
+    return path
 
 
 def member_summary(args: argparse.Namespace, result: TrainingResult, model: QRNNSequenceModel, seed: int,

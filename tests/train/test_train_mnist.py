@@ -137,6 +137,18 @@ def test_quick_minibatch_lbfgs_run_takes_fixed_steps_on_new_batches(tmp_path):
     assert (args.lr, args.batch, args.lbfgs_iterations) == (0.03, 50, 20)
 
 
+def test_init_from_starts_from_an_earlier_runs_best_weights(uninterrupted, tmp_path):
+    source, trained = uninterrupted
+    out = tmp_path / "polished"
+    summary = mnist.main([*TINY, "--init-from", str(source), "--max-steps", "0", "--out", str(out)])
+    assert summary["steps"] == 0 and summary["config"]["init_from"] == str(source)
+    assert summary["test"]["argmax_accuracy"] == trained["test"]["argmax_accuracy"]  # no step: the source's weights
+    with pytest.raises(SystemExit, match=r"--init-from '.*nowhere': .*"):
+        mnist.main([*TINY, "--init-from", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")])
+    with pytest.raises(SystemExit, match=r"--init-from '.*': .*model weights"):
+        mnist.main([*TINY, "--workspace", "3", "--init-from", str(source), "--out", str(tmp_path / "y")])
+
+
 @pytest.mark.parametrize(
     "content, match",
     [
