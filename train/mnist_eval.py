@@ -47,6 +47,7 @@ def scores(joint: np.ndarray, sampled: np.ndarray, classes: np.ndarray, num_clas
         "nll": float(-np.log(np.maximum(right, 1e-300)).mean()),
         "invalid_probability": float(np.mean(1 - class_probabilities.sum(axis=1))),
         "confusion_matrix": confusion.tolist(),
+        "errors": np.flatnonzero(predicted != classes).tolist(),  # positions in the scored test images (argmax)
     }
 
 

@@ -1,4 +1,4 @@
-"""Tests for `python -m train.mnist_knn`: the kNN reference on augmented codes."""
+"""Tests for `python -m train.mnist_knn`: the classical reference on augmented codes and pixel words."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def write_codes(path, rng):
 
 def test_knn_sees_only_the_kept_bits(tmp_path, capsys):
     write_codes(tmp_path / "augment_codes.npz", np.random.default_rng(0))
-    assert mnist_knn.main([str(tmp_path), "--bits", "2"]) == {"validation": 1.0, "test": 1.0}
+    assert mnist_knn.main([str(tmp_path), "--bits", "2"]) == {"validation": 1.0, "test": 1.0, "test_errors": []}
     assert "test 100.00 %" in capsys.readouterr().out
     # One bit keeps only the noise bit: chance level.
     assert mnist_knn.main([str(tmp_path / "augment_codes.npz"), "--bits", "1"])["test"] < 0.7
@@ -33,3 +33,14 @@ def test_knn_sees_only_the_kept_bits(tmp_path, capsys):
 def test_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(SystemExit, match=r"cannot read the augmented codes '.*nothing/augment_codes.npz'"):
         mnist_knn.main([str(tmp_path / "nothing")])
+
+
+def test_pixel_words_of_the_embedded_data(capsys):
+    result = mnist_knn.main(["--digits", "0,1", "--classifier", "logistic"])
+    assert result["test"] > 0.99  # the 10x10 words separate 0 from 1 almost perfectly
+    assert len(result["test_errors"]) == round((1 - result["test"]) * 2115)  # 2115 test images of 0 and 1
+    assert "logistic regression on the pixel words of digits [0, 1]" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        mnist_knn.main([])  # neither a run nor --digits
+    with pytest.raises(SystemExit):
+        mnist_knn.main(["some-run", "--digits", "0,1"])
