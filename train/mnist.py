@@ -160,6 +160,9 @@ def make_parser() -> argparse.ArgumentParser:
                             f"{minibatch_lbfgs.DEFAULT_MEMORY} with {MINIBATCH_LBFGS})")
     group.add_argument("--lbfgs-iterations", type=common.positive_int,
                        help=f"{MINIBATCH_LBFGS}: L-BFGS iterations per batch (default {minibatch_lbfgs.DEFAULT_ITERATIONS})")
+    group.add_argument("--lbfgs-line-search", action="store_true", default=None,
+                       help=f"{MINIBATCH_LBFGS}: search each step length (tfp's Hager-Zhang line search, from --lr) "
+                            "instead of taking --lr as it is (the paper's setting)")
     group.add_argument("--lr", type=common.positive_float, help="(initial) learning rate (default 0.003)")
     group.add_argument("--lr-decay-steps", type=common.non_negative_int,
                        help="cosine decay of the learning rate to 5 %% of --lr over this many steps, then constant; "
@@ -216,6 +219,8 @@ def fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
                       lbfgs_iterations=values["lbfgs_iterations"] or minibatch_lbfgs.DEFAULT_ITERATIONS)
     else:
         values.update(lbfgs_memory=None, lbfgs_iterations=None)
+    if values["optimizer"] != MINIBATCH_LBFGS:
+        values["lbfgs_line_search"] = None
     values["digits"] = list(values["digits"])
     return argparse.Namespace(**values)
 
@@ -288,7 +293,8 @@ def train_member(args: argparse.Namespace, data: MnistData, seed: int, folder: s
         trainer = LbfgsTrainer(model, Lbfgs(memory=args.lbfgs_memory), lambda step: fixed,
                                data.validation.to_batch(), trainer_config, checkpoint_dir=folder, run_config=config)
     elif args.optimizer == MINIBATCH_LBFGS:
-        optimizer = minibatch_lbfgs.MinibatchLbfgs(args.lr, args.lbfgs_iterations, args.lbfgs_memory)
+        optimizer = minibatch_lbfgs.MinibatchLbfgs(args.lr, args.lbfgs_iterations, args.lbfgs_memory,
+                                                   line_search=bool(args.lbfgs_line_search))
         trainer = minibatch_lbfgs.MinibatchLbfgsTrainer(
             model, optimizer, BalancedBatches(data.train, args.batch, seed), data.validation.to_batch(), trainer_config,
             checkpoint_dir=folder, run_config=config, lr_scale=optimizer.scale)

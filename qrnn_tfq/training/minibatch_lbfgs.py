@@ -18,10 +18,17 @@ weights: neither tf-keras nor TensorFlow Probability has a fixed-step L-BFGS
 vector of about a thousand weights; the state lives in float64 variables, so a `Trainer`
 checkpoints it like Adam's slots and a resumed run continues exactly. The learning rate is
 `learning_rate * scale`, with `scale` a variable a rollback lowers.
+
+With `line_search=True` (not the paper's setting; PyTorch offers "strong_wolfe" for it)
+each iteration searches along its direction from the step `lr` with TensorFlow
+Probability's Hager-Zhang line search (`tfp.optimizer.linesearch.hager_zhang`, approximate
+Wolfe conditions) on the step's batch, so that no iteration raises the batch's loss; a
+search that finds no decrease ends the step without moving.
 """
 
 from __future__ import annotations
 
+import collections
 import math
 from typing import Any, Callable, Sequence
 
@@ -38,6 +45,9 @@ DEFAULT_MEMORY = 100  # torch.optim.LBFGS history_size
 CURVATURE_FLOOR = 1e-10  # a pair with y.s at most this is skipped (PyTorch's constant)
 
 ValueAndGradient = Callable[[], tuple[float, np.ndarray]]
+# What tfp's line search sees at a step size x: the loss f, its slope df along the
+# direction, and (passed through) the whole gradient.
+_LinePoint = collections.namedtuple("_LinePoint", ["x", "f", "df", "full_gradient"])
 
 
 def _check_number(name: str, value: object, low: float, *, inclusive: bool) -> float:
@@ -77,18 +87,26 @@ class MinibatchLbfgs:
         memory: correction pairs kept (PyTorch's `history_size`, 100).
         tolerance_grad: a step ends once the gradient's sup norm is at most this.
         tolerance_change: a step ends once the move or the change of loss is below this.
+        line_search: search each step length with tfp's Hager-Zhang line search (see the
+            module docstring) instead of taking `learning_rate` as it is; a step then also
+            ends after `max_iterations * 5 // 4` evaluations (PyTorch's `max_eval`).
 
     Raises:
         ValueError: a setting out of range.
     """
 
     def __init__(self, learning_rate: float = DEFAULT_LEARNING_RATE, max_iterations: int = DEFAULT_ITERATIONS,
-                 memory: int = DEFAULT_MEMORY, tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9) -> None:
+                 memory: int = DEFAULT_MEMORY, tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9,
+                 line_search: bool = False) -> None:
         self.learning_rate = _check_number("learning_rate", learning_rate, 0.0, inclusive=False)
         self.max_iterations = _check_count("max_iterations", max_iterations)
         self.memory = _check_count("memory", memory)
         self.tolerance_grad = _check_number("tolerance_grad", tolerance_grad, 0.0, inclusive=True)
         self.tolerance_change = _check_number("tolerance_change", tolerance_change, 0.0, inclusive=True)
+        if not isinstance(line_search, bool):
+            raise ValueError(f"`line_search` must be True or False, got {line_search!r}.")
+        self.line_search = line_search
+        self.max_evaluations = self.max_iterations * 5 // 4  # PyTorch's default max_eval; binds with line_search
         self.scale = tf.Variable(1.0, trainable=False, dtype=tf.float32, name="learning_rate_scale")
         self._state: dict[str, tf.Variable] | None = None
 
@@ -152,7 +170,7 @@ class MinibatchLbfgs:
         previous_gradient, previous_loss = s["previous_gradient"], float(s["previous_loss"])
 
         loss, gradient = value_and_gradient()
-        first_loss = loss
+        first_loss, first_evaluation = loss, evaluations - 1
         if np.max(np.abs(gradient)) <= self.tolerance_grad:
             self._state["evaluations"].assign(float(evaluations))
             return first_loss
@@ -175,12 +193,20 @@ class MinibatchLbfgs:
             step_size = learning_rate * (min(1.0, 1.0 / np.sum(np.abs(gradient))) if iterations == 1 else 1.0)
             if gradient.dot(direction) > -self.tolerance_change:  # not a descent direction
                 break
-            move(step_size * direction)
-            if n == self.max_iterations:
-                break
-            loss, gradient = value_and_gradient()
-            evaluations += 1
-            if (np.max(np.abs(gradient)) <= self.tolerance_grad
+            if self.line_search:
+                step_size, loss, gradient, used = self._search(value_and_gradient, move, loss, gradient, direction,
+                                                               step_size)
+                evaluations += used
+                if step_size == 0.0 or n == self.max_iterations:
+                    break
+            else:
+                move(step_size * direction)
+                if n == self.max_iterations:
+                    break
+                loss, gradient = value_and_gradient()
+                evaluations += 1
+            if (evaluations - first_evaluation >= self.max_evaluations
+                    or np.max(np.abs(gradient)) <= self.tolerance_grad
                     or np.max(np.abs(step_size * direction)) <= self.tolerance_change
                     or abs(loss - previous_loss) < self.tolerance_change):
                 break
@@ -195,6 +221,39 @@ class MinibatchLbfgs:
         for name, value in values.items():
             self._state[name].assign(np.asarray(value, np.float64))
         return first_loss
+
+
+    @staticmethod
+    def _search(value_and_gradient: ValueAndGradient, move: Callable[[np.ndarray], None], loss: float,
+                gradient: np.ndarray, direction: np.ndarray, step_size: float) -> tuple[float, float, np.ndarray, int]:
+        """Hager-Zhang line search along `direction` from the current weights; leaves the
+        weights at the step found and returns (step, loss, gradient, evaluations) there, or
+        (0, the old loss and gradient, evaluations) with the weights unchanged if no step
+        lowers the loss."""
+        from tensorflow_probability.python.optimizer import linesearch  # pylint: disable=import-outside-toplevel
+
+        at, evaluations = [0.0], [0]
+
+        def point(x: float, f: float, g: np.ndarray) -> _LinePoint:
+            constant = lambda value: tf.constant(value, tf.float64)  # noqa: E731
+            return _LinePoint(constant(x), constant(f), constant(g.dot(direction)), constant(g))
+
+        def along(x: tf.Tensor) -> _LinePoint:
+            x = float(x)
+            move((x - at[0]) * direction)
+            at[0] = x
+            evaluations[0] += 1
+            f, g = value_and_gradient()
+            return point(x, f if math.isfinite(f) else math.inf, g)
+
+        result = linesearch.hager_zhang(along, initial_step_size=tf.constant(step_size, tf.float64),
+                                        value_at_zero=point(0.0, loss, gradient))
+        found, found_loss = float(result.left.x), float(result.left.f)
+        if not (found > 0 and math.isfinite(found_loss) and found_loss < loss):
+            move(-at[0] * direction)
+            return 0.0, loss, gradient, evaluations[0]
+        move((found - at[0]) * direction)
+        return found, found_loss, result.left.full_gradient.numpy(), evaluations[0]
 
 
 class MinibatchLbfgsTrainer(Trainer):

@@ -134,7 +134,10 @@ def test_quick_minibatch_lbfgs_run_takes_fixed_steps_on_new_batches(tmp_path):
     assert summary["steps"] == 4
     assert len(load_checkpoint(out / LATEST_CHECKPOINT).optimizer_variables) == 11  # the L-BFGS state
     args = mnist.fill_defaults(mnist.make_parser().parse_args(["--optimizer", "lbfgs-minibatch", "--lr", "0.03"]))
-    assert (args.lr, args.batch, args.lbfgs_iterations) == (0.03, 50, 20)
+    assert (args.lr, args.batch, args.lbfgs_iterations, args.lbfgs_line_search) == (0.03, 50, 20, None)
+    searched = mnist.main([*TINY, "--digits", "3,6", "--optimizer", "lbfgs-minibatch", "--lbfgs-iterations", "2",
+                           "--lbfgs-line-search", "--max-steps", "2", "--out", str(tmp_path / "searched")])
+    assert searched["config"]["lbfgs_line_search"] is True and searched["steps"] == 2
 
 
 def test_init_from_starts_from_an_earlier_runs_best_weights(uninterrupted, tmp_path):

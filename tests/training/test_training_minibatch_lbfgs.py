@@ -65,12 +65,12 @@ def test_first_move_is_pytorchs_scaled_gradient_and_a_quadratic_is_solved():
 
 def test_memory_carries_over_steps_and_is_capped():
     problem = Quadratic(8, seed=2)
-    optimizer = MinibatchLbfgs(learning_rate=0.5, max_iterations=3, memory=2)
+    optimizer = MinibatchLbfgs(learning_rate=0.5, max_iterations=4, memory=2)
     optimizer.build([tf.Variable(np.zeros(8))])
     start, _ = problem.value_and_gradient()
     for _ in range(3):
         optimizer.step(problem.value_and_gradient, problem.move)
-    assert optimizer.iterations == 9
+    assert optimizer.iterations == 12
     assert int(optimizer.variables[2].numpy()) == 2  # "pairs"
     assert problem.value_and_gradient()[0] < start / 2
     for _ in range(30):  # until a tolerance ends the steps
@@ -94,9 +94,25 @@ def test_scale_lowers_the_step_and_a_zero_gradient_stops_at_once():
     assert solved.moves == [] and optimizer.iterations == 0
 
 
+def test_line_search_keeps_a_too_large_step_from_diverging():
+    losses = {}
+    for line_search in (False, True):
+        problem = Quadratic(6, seed=3)
+        optimizer = MinibatchLbfgs(learning_rate=50.0, max_iterations=10, line_search=line_search)
+        optimizer.build([tf.Variable(np.zeros(6))])
+        values = []
+        tracked = lambda: values.append(problem.value_and_gradient()) or values[-1]  # noqa: E731
+        start = optimizer.step(tracked, problem.move)
+        losses[line_search] = (start, problem.value_and_gradient()[0])
+        if line_search:  # every accepted step lowers the loss; the search's trial points may not
+            assert optimizer.evaluations >= optimizer.iterations
+    assert losses[False][1] > losses[False][0]  # 50 x the quasi-Newton step overshoots
+    assert losses[True][1] < 1e-6 * losses[True][0]
+
+
 def make(folder=None, steps=4):
     model = QRNNSequenceModel(qrnn_tfq.QRNN(2, 2, stages=1, degree=2, seed=0))
-    optimizer = MinibatchLbfgs(learning_rate=0.1, max_iterations=3, memory=4)
+    optimizer = MinibatchLbfgs(learning_rate=0.1, max_iterations=4, memory=4)
     config = TrainerConfig(max_steps=steps, stop_loss=None, validate_every=2, seed=3, loss="nll")
     trainer = MinibatchLbfgsTrainer(model, optimizer, lambda step: TASK.sample(8, seed=(5, 0, step)), VALIDATION,
                                     config, checkpoint_dir=folder, lr_scale=optimizer.scale)
@@ -110,7 +126,7 @@ def flat(weights):
 def test_trainer_minimises_and_resume_continues_exactly(tmp_path):
     whole, whole_model = make(tmp_path / "whole", steps=4)
     result = whole.fit()
-    assert whole.optimizer.iterations == 12 and whole.optimizer.evaluations == 12
+    assert whole.optimizer.iterations == 16 and whole.optimizer.evaluations == 16
     assert result.history[-1].train_loss < result.history[0].train_loss
     assert 0 < result.min_postselection <= 1
     first, _ = make(tmp_path / "parts", steps=2)
@@ -119,6 +135,14 @@ def test_trainer_minimises_and_resume_continues_exactly(tmp_path):
     second.restore(tmp_path / "parts" / LATEST_CHECKPOINT)
     second.fit()
     np.testing.assert_array_equal(flat(second_model.trainable_weights), flat(whole_model.trainable_weights))
+
+
+def test_evaluations_per_step_are_capped_as_in_pytorch():
+    problem = Quadratic(8, seed=4)
+    optimizer = MinibatchLbfgs(learning_rate=0.1, max_iterations=3)  # max_eval = 3 * 5 // 4 = 3
+    optimizer.build([tf.Variable(np.zeros(8))])
+    optimizer.step(problem.value_and_gradient, problem.move)
+    assert (optimizer.iterations, optimizer.evaluations) == (2, 3)  # torch.optim.LBFGS(max_iter=3) does the same
 
 
 def test_bad_settings_are_errors():
@@ -130,6 +154,8 @@ def test_bad_settings_are_errors():
         MinibatchLbfgs(memory=0)
     with pytest.raises(ValueError, match=r"`tolerance_change` must be a finite number >= 0.0, got -1"):
         MinibatchLbfgs(tolerance_change=-1)
+    with pytest.raises(ValueError, match=r"`line_search` must be True or False, got 'yes'"):
+        MinibatchLbfgs(line_search="yes")
     with pytest.raises(ValueError, match=r"not built yet"):
         MinibatchLbfgs().variables  # noqa: B018
     optimizer = MinibatchLbfgs()
