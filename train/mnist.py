@@ -5,6 +5,8 @@
     python -m train.mnist --ensemble 4         # 4 models (seeds 0-3), averaged
     python -m train.mnist --digits all --augment umap --coordinates 2 --bits 6 --augment-input deskewed \
         --data ../shared/data/mnist            # all ten digits, 2 unsupervised UMAP coordinates
+    python -m train.mnist --digits 3,6 --workspace 6 --stages 2 --degree 3 --optimizer lbfgs-minibatch \
+        --batch 100 --max-steps 400 --patience 20  # the paper's L-BFGS, batch by batch (docs/MNIST.md)
     python -m train.mnist --digits 3,6 --optimizer lbfgs   # full-batch L-BFGS on 1000 images per digit
     python -m train.mnist --quick              # a few hundred images, a few steps (tests, demos)
 

@@ -8,7 +8,7 @@
 
 Modules: `optimizers` (the paper's optimizers with gradient clipping), `models` (the
 `SequenceModel` protocol and the QRNN's adapter), `records` (settings, history rows,
-results), `loop` (the `Trainer`), `lbfgs` (full-batch L-BFGS steps), `schedules` (a learning rate a rollback can lower), `checkpoint` (atomic `.npz` checkpoints), `classify`
+results), `loop` (the `Trainer`), `lbfgs` (full-batch L-BFGS steps), `minibatch_lbfgs` (the paper's fixed-step L-BFGS, batch by batch), `schedules` (a learning rate a rollback can lower), `checkpoint` (atomic `.npz` checkpoints), `classify`
 (class predictions from the label steps: the exact joint label distribution, sampling).
 Library code: diagnostics go to `logging`; progress bars, printing and plots live in
 `train/`.
@@ -28,6 +28,8 @@ from qrnn_tfq.training.loop import LATEST_CHECKPOINT as LATEST_CHECKPOINT
 from qrnn_tfq.training.lbfgs import Lbfgs as Lbfgs
 from qrnn_tfq.training.lbfgs import LbfgsTrainer as LbfgsTrainer
 from qrnn_tfq.training.loop import Trainer as Trainer
+from qrnn_tfq.training.minibatch_lbfgs import MinibatchLbfgs as MinibatchLbfgs
+from qrnn_tfq.training.minibatch_lbfgs import MinibatchLbfgsTrainer as MinibatchLbfgsTrainer
 from qrnn_tfq.training.models import MeasuringSequenceModel as MeasuringSequenceModel
 from qrnn_tfq.training.models import QRNNSequenceModel as QRNNSequenceModel
 from qrnn_tfq.training.models import SequenceModel as SequenceModel
@@ -49,6 +51,8 @@ __all__ = [
     "Lbfgs",
     "LbfgsTrainer",
     "MeasuringSequenceModel",
+    "MinibatchLbfgs",
+    "MinibatchLbfgsTrainer",
     "OPTIMIZERS",
     "QRNNSequenceModel",
     "ScaledSchedule",

@@ -5,7 +5,9 @@ clipped the global gradient norm at 0.5 before every step. The tf-keras optimize
 use PyTorch's default constants (Adam and RMSprop `epsilon=1e-8`, RMSprop `rho=0.99`)
 and `global_clipnorm`, which clips the gradients of all weights together as
 `torch.nn.utils.clip_grad_norm_` does. L-BFGS (used once in the paper, for MNIST 3 vs 6)
-is not a step-size optimizer: it is `qrnn_tfq.training.lbfgs` (`Lbfgs` with `LbfgsTrainer`).
+is not a tf-keras optimizer: it is `qrnn_tfq.training.minibatch_lbfgs` (`MinibatchLbfgs`
+with `MinibatchLbfgsTrainer`, as the paper's code ran it) or `qrnn_tfq.training.lbfgs`
+(full-batch, `Lbfgs` with `LbfgsTrainer`).
 """
 
 from __future__ import annotations
