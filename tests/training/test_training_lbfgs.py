@@ -12,7 +12,7 @@ import tensorflow_probability as tfp
 from data.sequences import task_by_name
 from qrnn_tfq.layers import bits_to_words
 from qrnn_tfq.losses import LOSSES
-from qrnn_tfq.training import LATEST_CHECKPOINT, Lbfgs, LbfgsTrainer, QRNNSequenceModel, TrainerConfig
+from qrnn_tfq.training import Lbfgs, LbfgsTrainer, QRNNSequenceModel, TrainerConfig
 
 TASK = task_by_name("xor", length=9)
 BATCH = TASK.sample(8, seed=(5, 0, 0))
@@ -58,15 +58,8 @@ def test_steps_are_tfp_lbfgs_iterations_one_at_a_time():
     assert 0 < result.min_postselection <= 1
 
 
-def test_resume_continues_exactly(tmp_path):
-    whole, whole_model = make(tmp_path / "whole", steps=6)
-    whole.fit()
-    first, _ = make(tmp_path / "parts", steps=3)
-    first.fit()
-    second, second_model = make(tmp_path / "parts", steps=6)
-    second.restore(tmp_path / "parts" / LATEST_CHECKPOINT)
-    second.fit()
-    np.testing.assert_array_equal(flat(second_model.trainable_weights), flat(whole_model.trainable_weights))
+def test_resume_continues_exactly(assert_resume_is_exact):
+    assert_resume_is_exact(make, steps=6, split=3)
 
 
 def test_a_changing_batch_and_bad_settings_are_errors():
