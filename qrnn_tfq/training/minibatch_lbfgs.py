@@ -222,7 +222,6 @@ class MinibatchLbfgs:
             self._state[name].assign(np.asarray(value, np.float64))
         return first_loss
 
-
     @staticmethod
     def _search(value_and_gradient: ValueAndGradient, move: Callable[[np.ndarray], None], loss: float,
                 gradient: np.ndarray, direction: np.ndarray, step_size: float) -> tuple[float, float, np.ndarray, int]:
