@@ -30,17 +30,17 @@ from train.mnist_data import CODES_FILE, SPLIT_SEED
 CLASSIFIERS = ("knn", "logistic")
 
 
-def knn_accuracies(codes: dict[str, np.ndarray], bits: int, neighbours: int,
-                   classifier: str = "knn") -> dict[str, Any]:
+def reference_accuracies(codes: dict[str, np.ndarray], bits: int, neighbours: int,
+                         classifier: str = "knn") -> dict[str, Any]:
     """Validation and test accuracy (and test errors) of a classifier fitted on the training
     codes cut to `bits` bits."""
     shift = 8 - bits
     model = KNeighborsClassifier(neighbours) if classifier == "knn" else LogisticRegression(max_iter=5000)
     model.fit(codes["train_codes"] >> shift, codes["train_labels"])
-    result: dict[str, Any] = {split: float(model.score(codes[f"{split}_codes"] >> shift, codes[f"{split}_labels"]))
-                              for split in ("validation", "test")}
-    result["test_errors"] = np.flatnonzero(model.predict(codes["test_codes"] >> shift) != codes["test_labels"]).tolist()
-    return result
+    wrong = {split: model.predict(codes[f"{split}_codes"] >> shift) != codes[f"{split}_labels"]
+             for split in ("validation", "test")}
+    return {**{split: float(np.mean(~miss)) for split, miss in wrong.items()},
+            "test_errors": np.flatnonzero(wrong["test"]).tolist()}
 
 
 def pixel_codes(digits: Sequence[int]) -> dict[str, np.ndarray]:
@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         except (OSError, ValueError, KeyError) as error:
             raise SystemExit(f"error: cannot read the augmented codes {path!r}: {error}") from error
         bits, source = args.bits, f"{path} at {args.bits} bits"
-    result = knn_accuracies(codes, bits, args.neighbours, args.classifier)
+    result = reference_accuracies(codes, bits, args.neighbours, args.classifier)
     print(f"{name} on {source}: validation {100 * result['validation']:.2f} %, test {100 * result['test']:.2f} % "
           f"({len(result['test_errors'])} errors: {result['test_errors'][:20]}{' ...' if len(result['test_errors']) > 20 else ''})")
     return result

@@ -26,8 +26,6 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from qrnn_tfq.layers import bits_to_words
-from qrnn_tfq.losses import target_probability
 from qrnn_tfq.training.loop import Trainer
 
 logger = logging.getLogger(__name__)
@@ -190,8 +188,7 @@ class LbfgsTrainer(Trainer):
                              "a different one.")
 
     def _make_train_step(self) -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
-        model, optimizer, loss_fn = self.model, self.optimizer, self._loss
-        weights = list(model.trainable_weights)
+        optimizer, weights = self.optimizer, list(self.model.trainable_weights)
         optimizer.build(weights)
         sizes = [int(np.prod(w.shape)) for w in weights]
         batch_min = tf.Variable(1.0, trainable=False)  # smallest postselection over a step's evaluations
@@ -201,16 +198,10 @@ class LbfgsTrainer(Trainer):
                 weight.assign(tf.reshape(part, weight.shape))
 
         def objective(inputs: tf.Tensor, targets: tf.Tensor, scored: tf.Tensor) -> Callable[..., Any]:
-            target_words = bits_to_words(targets, inputs.shape[-1], "targets")  # (B, T)
-
             def value_and_gradients(position: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
                 assign(position)
-                with tf.GradientTape() as tape:
-                    probabilities = model.probabilities(
-                        {"inputs": inputs, "targets": targets, "scored": scored}, training=True)
-                    loss = loss_fn(probabilities, target_words, scored)
-                gradients = tape.gradient(loss, weights)
-                batch_min.assign(tf.minimum(batch_min, tf.reduce_min(target_probability(probabilities, target_words))))
+                loss, gradients, min_postselection = self._loss_and_gradients(inputs, targets, scored)
+                batch_min.assign(tf.minimum(batch_min, min_postselection))
                 return loss, optimizer.scale * tf.concat([tf.reshape(g, [-1]) for g in gradients], 0)  # d/d position
 
             return value_and_gradients

@@ -171,22 +171,27 @@ class Trainer:
 
     # ---- one step -------------------------------------------------------------------------
 
+    def _loss_and_gradients(self, inputs: tf.Tensor, targets: tf.Tensor,
+                            scored: tf.Tensor) -> tuple[tf.Tensor, list[tf.Tensor], tf.Tensor]:
+        """The batch's teacher-forced loss, its gradients with respect to the trainable
+        weights, and the batch's smallest postselection probability (teacher forcing
+        postselects every step onto its target). Every trainer's step is built on this."""
+        target_words = bits_to_words(targets, inputs.shape[-1], "targets")  # (B, T)
+        with tf.GradientTape() as tape:
+            probabilities = self.model.probabilities(
+                {"inputs": inputs, "targets": targets, "scored": scored}, training=True
+            )  # (B, T, 2^I)
+            loss = self._loss(probabilities, target_words, scored)
+        gradients = tape.gradient(loss, list(self.model.trainable_weights))
+        return loss, gradients, tf.reduce_min(target_probability(probabilities, target_words))
+
     def _make_train_step(self) -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
-        model, optimizer, loss_fn = self.model, self.optimizer, self._loss
-        weights = list(model.trainable_weights)
+        optimizer, weights = self.optimizer, list(self.model.trainable_weights)
 
         @tf.function(reduce_retracing=True)
         def train_step(inputs: tf.Tensor, targets: tf.Tensor, scored: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            target_words = bits_to_words(targets, inputs.shape[-1], "targets")  # (B, T)
-            with tf.GradientTape() as tape:
-                probabilities = model.probabilities(
-                    {"inputs": inputs, "targets": targets, "scored": scored}, training=True
-                )  # (B, T, 2^I)
-                loss = loss_fn(probabilities, target_words, scored)
-            gradients = tape.gradient(loss, weights)
+            loss, gradients, min_postselection = self._loss_and_gradients(inputs, targets, scored)
             optimizer.apply_gradients(zip(gradients, weights))  # clipping is the optimizer's
-            # Teacher forcing postselects every step onto its target.
-            min_postselection = tf.reduce_min(target_probability(probabilities, target_words))
             return loss, min_postselection
 
         return train_step

@@ -35,8 +35,6 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from qrnn_tfq.layers import bits_to_words
-from qrnn_tfq.losses import target_probability
 from qrnn_tfq.training.loop import Trainer
 
 DEFAULT_LEARNING_RATE = 0.1
@@ -273,20 +271,14 @@ class MinibatchLbfgsTrainer(Trainer):
             raise TypeError(f"`optimizer` must be a MinibatchLbfgs, got {type(self.optimizer).__name__}.")
 
     def _make_train_step(self) -> Callable[..., tuple[float, float]]:
-        model, optimizer, loss_fn = self.model, self.optimizer, self._loss
-        weights = list(model.trainable_weights)
+        optimizer, weights = self.optimizer, list(self.model.trainable_weights)
         optimizer.build(weights)
         sizes = [int(np.prod(w.shape)) for w in weights]
 
         @tf.function(reduce_retracing=True)
         def evaluate(inputs: tf.Tensor, targets: tf.Tensor, scored: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-            target_words = bits_to_words(targets, inputs.shape[-1], "targets")  # (B, T)
-            with tf.GradientTape() as tape:
-                probabilities = model.probabilities({"inputs": inputs, "targets": targets, "scored": scored}, training=True)
-                loss = loss_fn(probabilities, target_words, scored)
-            gradients = tape.gradient(loss, weights)
-            flat = tf.concat([tf.reshape(g, [-1]) for g in gradients], 0)
-            return loss, flat, tf.reduce_min(target_probability(probabilities, target_words))
+            loss, gradients, min_postselection = self._loss_and_gradients(inputs, targets, scored)
+            return loss, tf.concat([tf.reshape(g, [-1]) for g in gradients], 0), min_postselection
 
         @tf.function(reduce_retracing=True)
         def move(delta: tf.Tensor) -> None:
