@@ -46,6 +46,9 @@ Output folder (default `runs/mnist-<digits>[-<augment>]-seed<N>`): `latest.npz`,
 `summary.json` (with the command and the wall time); an ensemble puts each member in
 `seed<N>/` and the ensemble's summary and confusion matrix beside them. `--resume`
 continues every member from its `latest.npz` (a finished member is only evaluated).
+With `--replace-above LOSS` an ensemble sets aside a member whose best validation loss
+stayed above LOSS (one that never left chance level) and trains the next unused seed in
+its place, at most K times; the summary lists the set-aside members with their scores.
 """
 
 from __future__ import annotations
@@ -105,7 +108,7 @@ MINIBATCH_LBFGS = "lbfgs-minibatch"
 LR_DECAY_FLOOR = 0.05  # the cosine decay ends at this fraction of the learning rate
 # Arguments that do not change what a model computes, so `--resume` may change them.
 _NOT_RUN_CONFIG = ("out", "resume", "max_steps", "patience", "stop_loss", "progress", "verbose", "ensemble", "seed",
-                   "test_size", "seeds")
+                   "test_size", "seeds", "replace_above")
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +193,9 @@ def make_parser() -> argparse.ArgumentParser:
                             "a checkpoint .npz; an ensemble member seed N takes RUN/seedN/best.npz), e.g. to polish "
                             "an Adam run with --optimizer lbfgs-minibatch; the optimizer starts afresh")
     group.add_argument("--ensemble", type=common.positive_int, default=1, help="train K models (seeds seed..seed+K-1) and average them")
+    group.add_argument("--replace-above", type=common.positive_float, metavar="LOSS",
+                       help="ensemble: a member whose best validation loss stays above LOSS is set aside and a model "
+                            "of the next unused seed trained in its place, at most K times (default: keep every member)")
     group.add_argument("--out", help="output folder (default runs/mnist-<digits>-seed<N>)")
     group.add_argument("--resume", action="store_true", help="continue from <out>/latest.npz (each member's) if it exists")
     group.add_argument("--quick", action="store_true", help="a few hundred images and a few steps (tests, demos)")
@@ -366,6 +372,13 @@ def member_summary(args: argparse.Namespace, result: TrainingResult, model: QRNN
     }
 
 
+def failed(args: argparse.Namespace, result: TrainingResult) -> bool:
+    """Whether `--replace-above` sets this member aside: its best validation loss stayed above the bound
+    (a member that was never validated is kept)."""
+    loss = result.best_validation_loss
+    return args.replace_above is not None and loss is not None and loss > args.replace_above
+
+
 def _percent(value: float) -> str:
     return f"{100 * value:.2f} %"
 
@@ -390,6 +403,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         parser.error("--supervised and --augment-input need --augment pca or umap")
     if args.supervised and args.augment != "umap":
         parser.error("--supervised needs --augment umap")
+    if args.replace_above is not None and args.ensemble == 1:
+        parser.error(f"--replace-above {args.replace_above} needs --ensemble K with K > 1")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     command = f"python -m {PROGRAM}" + ("" if not arguments else " " + shlex.join(arguments))
     out = args.out or default_folder(args)
@@ -398,8 +413,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     num_classes = len(args.digits)
     classes = data.test.class_indices
     seeds = list(range(args.seed, args.seed + args.ensemble))
-    members, joints = [], []
-    for seed in seeds:
+    members, joints, set_aside = [], [], []
+    queue = list(seeds)
+    while queue:
+        seed = queue.pop(0)
         folder = out if args.ensemble == 1 else os.path.join(out, f"seed{seed}")
         member_start = time.perf_counter()
         try:
@@ -424,6 +441,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             common.write_json(os.path.join(folder, "summary.json"), summary)
             return summary
         common.write_json(os.path.join(folder, "summary.json"), {"program": PROGRAM, "command": command, **summary})
+        if failed(args, result) and len(set_aside) < args.ensemble:
+            replacement = max(seeds) + 1
+            print(f"seed {seed}: best validation loss {result.best_validation_loss:.4f} > --replace-above "
+                  f"{args.replace_above}: set aside, seed {replacement} trains in its place", flush=True)
+            set_aside.append(summary)
+            seeds.append(replacement)  # every seed tried
+            queue.append(replacement)
+            continue
         members.append(summary)
         joints.append(joint)
 
@@ -435,11 +460,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     plot_confusion(os.path.join(out, "confusion_matrix.png"), test["confusion_matrix"], args.digits,
                    f"ensemble of {args.ensemble}: {_percent(test['argmax_accuracy'])} argmax")
     print(describe(f"ensemble of {args.ensemble}", test), flush=True)
+    keys = ("seed", "folder", "steps", "stopped", "best_step", "best_validation_loss", "test", "train_wall_time_s",
+            "min_postselection")
     summary = {
         "program": PROGRAM, "command": command, "digits": list(args.digits), "data": data.description,
-        "ensemble": {"seeds": seeds, "test": test},
-        "members": [{key: m[key] for key in ("seed", "folder", "steps", "stopped", "best_step", "test",
-                                             "train_wall_time_s", "min_postselection")} for m in members],
+        "ensemble": {"seeds": [m["seed"] for m in members], "test": test},
+        "members": [{key: m[key] for key in keys} for m in members],
+        "set_aside": [{key: m[key] for key in keys} for m in set_aside],
         "num_parameters": members[0]["num_parameters"], "config": members[0]["config"],
         "wall_time_s": time.perf_counter() - start,
     }

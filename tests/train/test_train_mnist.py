@@ -94,6 +94,28 @@ def test_ensemble_loads_a_trained_member_and_averages(uninterrupted):
         assert (group / name).exists()
 
 
+def test_replace_above_sets_aside_the_worse_member_and_trains_the_next_seed(tmp_path):
+    out = tmp_path / "ensemble"
+    argv = [*TINY, "--out", str(out), "--ensemble", "2", "--max-steps", "2"]
+    kept = mnist.main(argv)
+    losses = {m["seed"]: m["best_validation_loss"] for m in kept["members"]}
+    assert kept["set_aside"] == [] and losses[0] != losses[1]
+    worse = max(losses, key=losses.get)
+    bound = (losses[0] + losses[1]) / 2
+    replaced = mnist.main([*argv, "--resume", "--replace-above", str(bound)])  # the two members are loaded, not retrained
+    assert [m["seed"] for m in replaced["set_aside"]] == [worse]
+    assert replaced["set_aside"][0]["test"] == next(m["test"] for m in kept["members"] if m["seed"] == worse)
+    assert sorted(replaced["ensemble"]["seeds"]) == sorted([1 - worse, 2]) and (out / "seed2" / BEST_CHECKPOINT).exists()
+    never = mnist.main([*argv, "--resume", "--replace-above", "1e-9"])  # all fail: K replacements, then kept
+    assert [m["seed"] for m in never["set_aside"]] == [0, 1] and never["ensemble"]["seeds"] == [2, 3]
+
+
+def test_replace_above_needs_an_ensemble(capsys):
+    with pytest.raises(SystemExit):
+        mnist.main([*TINY, "--replace-above", "0.2"])
+    assert "--replace-above 0.2 needs --ensemble K with K > 1" in capsys.readouterr().err
+
+
 @pytest.mark.skipif(not RAW_DIR.is_dir(), reason="raw MNIST not in ../shared/data/mnist")
 @pytest.mark.parametrize("images", ["raw", "deskewed"])
 def test_quick_augmented_run_on_all_ten_digits(tmp_path, images):
