@@ -168,6 +168,9 @@ def make_parser() -> argparse.ArgumentParser:
     group.add_argument("--lbfgs-line-search", action="store_true", default=None,
                        help=f"{MINIBATCH_LBFGS}: search each step length (tfp's Hager-Zhang line search, from --lr) "
                             "instead of taking --lr as it is (the paper's setting)")
+    group.add_argument("--lbfgs-keep-best", action="store_true", default=None,
+                       help=f"{MINIBATCH_LBFGS}: end each step at the lowest loss its fixed-step iterations reached "
+                            "on their batch, undoing a step that diverged (not the paper's setting)")
     group.add_argument("--lr", type=common.positive_float, help="(initial) learning rate (default 0.003)")
     group.add_argument("--lr-decay-steps", type=common.non_negative_int,
                        help="cosine decay of the learning rate to 5 %% of --lr over this many steps, then constant; "
@@ -228,7 +231,7 @@ def fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
     else:
         values.update(lbfgs_memory=None, lbfgs_iterations=None)
     if values["optimizer"] != MINIBATCH_LBFGS:
-        values["lbfgs_line_search"] = None
+        values["lbfgs_line_search"] = values["lbfgs_keep_best"] = None
     values["digits"] = list(values["digits"])
     return argparse.Namespace(**values)
 
@@ -302,7 +305,8 @@ def train_member(args: argparse.Namespace, data: MnistData, seed: int, folder: s
                                data.validation.to_batch(), trainer_config, checkpoint_dir=folder, run_config=config)
     elif args.optimizer == MINIBATCH_LBFGS:
         optimizer = minibatch_lbfgs.MinibatchLbfgs(args.lr, args.lbfgs_iterations, args.lbfgs_memory,
-                                                   line_search=bool(args.lbfgs_line_search))
+                                                   line_search=bool(args.lbfgs_line_search),
+                                                   keep_best=bool(args.lbfgs_keep_best))
         trainer = minibatch_lbfgs.MinibatchLbfgsTrainer(
             model, optimizer, BalancedBatches(data.train, args.batch, seed), data.validation.to_batch(), trainer_config,
             checkpoint_dir=folder, run_config=config, lr_scale=optimizer.scale)
@@ -403,6 +407,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         parser.error("--supervised and --augment-input need --augment pca or umap")
     if args.supervised and args.augment != "umap":
         parser.error("--supervised needs --augment umap")
+    if args.lbfgs_line_search and args.lbfgs_keep_best:
+        parser.error("--lbfgs-keep-best is for the fixed step: a line-searched step never raises the loss")
     if args.replace_above is not None and args.ensemble == 1:
         parser.error(f"--replace-above {args.replace_above} needs --ensemble K with K > 1")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -24,6 +24,13 @@ each iteration searches along its direction from the step `lr` with TensorFlow
 Probability's Hager-Zhang line search (`tfp.optimizer.linesearch.hager_zhang`, approximate
 Wolfe conditions) on the step's batch, so that no iteration raises the batch's loss; a
 search that finds no decrease ends the step without moving.
+
+With `keep_best=True` (not the paper's setting either) the fixed-step iterations run as
+in PyTorch, but the step ends at the iterate of lowest loss it evaluated on its batch,
+the last one included (one more evaluation): a step whose fixed-length moves diverge on
+its batch is undone back to its best point instead of leaving the weights where the
+divergence ended. The memory is kept; the next step skips the one correction pair that
+the jump back would corrupt.
 """
 
 from __future__ import annotations
@@ -88,6 +95,8 @@ class MinibatchLbfgs:
         line_search: search each step length with tfp's Hager-Zhang line search (see the
             module docstring) instead of taking `learning_rate` as it is; a step then also
             ends after `max_iterations * 5 // 4` evaluations (PyTorch's `max_eval`).
+        keep_best: end each fixed-step step at its lowest-loss iterate (see the module
+            docstring); not with `line_search`, whose iterations never raise the loss.
 
     Raises:
         ValueError: a setting out of range.
@@ -95,7 +104,7 @@ class MinibatchLbfgs:
 
     def __init__(self, learning_rate: float = DEFAULT_LEARNING_RATE, max_iterations: int = DEFAULT_ITERATIONS,
                  memory: int = DEFAULT_MEMORY, tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9,
-                 line_search: bool = False) -> None:
+                 line_search: bool = False, keep_best: bool = False) -> None:
         self.learning_rate = _check_number("learning_rate", learning_rate, 0.0, inclusive=False)
         self.max_iterations = _check_count("max_iterations", max_iterations)
         self.memory = _check_count("memory", memory)
@@ -104,6 +113,9 @@ class MinibatchLbfgs:
         if not isinstance(line_search, bool):
             raise ValueError(f"`line_search` must be True or False, got {line_search!r}.")
         self.line_search = line_search
+        if not isinstance(keep_best, bool) or (keep_best and line_search):
+            raise ValueError(f"`keep_best` must be True or False, and False with `line_search`, got {keep_best!r}.")
+        self.keep_best = keep_best
         self.max_evaluations = self.max_iterations * 5 // 4  # PyTorch's default max_eval; binds with line_search
         self.scale = tf.Variable(1.0, trainable=False, dtype=tf.float32, name="learning_rate_scale")
         self._state: dict[str, tf.Variable] | None = None
@@ -169,6 +181,8 @@ class MinibatchLbfgs:
 
         loss, gradient = value_and_gradient()
         first_loss, first_evaluation = loss, evaluations - 1
+        offset = best_offset = np.zeros_like(gradient)  # the step's moves so far, and where its lowest loss was
+        best_loss, at_best, moved_unevaluated = loss, True, False
         if np.max(np.abs(gradient)) <= self.tolerance_grad:
             self._state["evaluations"].assign(float(evaluations))
             return first_loss
@@ -199,15 +213,28 @@ class MinibatchLbfgs:
                     break
             else:
                 move(step_size * direction)
+                offset, at_best = offset + step_size * direction, False
                 if n == self.max_iterations:
+                    moved_unevaluated = True
                     break
                 loss, gradient = value_and_gradient()
                 evaluations += 1
+                if loss < best_loss:
+                    best_loss, best_offset, at_best = loss, offset, True
             if (evaluations - first_evaluation >= self.max_evaluations
                     or np.max(np.abs(gradient)) <= self.tolerance_grad
                     or np.max(np.abs(step_size * direction)) <= self.tolerance_change
                     or abs(loss - previous_loss) < self.tolerance_change):
                 break
+        if self.keep_best:
+            if moved_unevaluated:
+                loss, _ = value_and_gradient()
+                evaluations += 1
+                if loss < best_loss:
+                    best_loss, best_offset, at_best = loss, offset, True
+            if not at_best:  # back to the best iterate; the next step's first pair would span the jump
+                move(best_offset - offset)
+                step_size = 0.0  # s = 0: the next step skips that pair (y.s <= CURVATURE_FLOOR)
         pairs = len(rho)
         padded = lambda rows, shape: np.concatenate([np.zeros((self.memory - pairs, *shape)), rows])  # noqa: E731
         values = {

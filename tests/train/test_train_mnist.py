@@ -160,6 +160,16 @@ def test_quick_minibatch_lbfgs_run_takes_fixed_steps_on_new_batches(tmp_path):
     searched = mnist.main([*TINY, "--digits", "3,6", "--optimizer", "lbfgs-minibatch", "--lbfgs-iterations", "2",
                            "--lbfgs-line-search", "--max-steps", "2", "--out", str(tmp_path / "searched")])
     assert searched["config"]["lbfgs_line_search"] is True and searched["steps"] == 2
+    kept = mnist.main([*TINY, "--digits", "3,6", "--optimizer", "lbfgs-minibatch", "--lbfgs-iterations", "2",
+                       "--lbfgs-keep-best", "--max-steps", "2", "--out", str(tmp_path / "kept")])
+    assert kept["config"]["lbfgs_keep_best"] is True and kept["config"]["lbfgs_line_search"] is None
+    assert mnist.fill_defaults(mnist.make_parser().parse_args(["--lbfgs-keep-best"])).lbfgs_keep_best is None  # Adam
+
+
+def test_keep_best_and_line_search_exclude_each_other(capsys):
+    with pytest.raises(SystemExit):
+        mnist.main([*TINY, "--optimizer", "lbfgs-minibatch", "--lbfgs-line-search", "--lbfgs-keep-best"])
+    assert "--lbfgs-keep-best is for the fixed step" in capsys.readouterr().err
 
 
 def test_init_from_starts_from_an_earlier_runs_best_weights(uninterrupted, tmp_path):

@@ -110,6 +110,46 @@ def test_line_search_keeps_a_too_large_step_from_diverging():
     assert losses[True][1] < 1e-6 * losses[True][0]
 
 
+def test_keep_best_ends_a_diverging_step_at_its_best_iterate_and_skips_the_jump_pair():
+    runs = {}
+    for keep_best in (False, True):
+        problem = Quadratic(6, seed=3)
+        optimizer = MinibatchLbfgs(learning_rate=3.0, max_iterations=10, keep_best=keep_best)  # falls, then diverges
+        optimizer.build([tf.Variable(np.zeros(6))])
+        losses = []
+        tracked = lambda: losses.append(problem.value_and_gradient()[0]) or problem.value_and_gradient()  # noqa: E731
+        optimizer.step(tracked, problem.move)
+        runs[keep_best] = problem, optimizer, losses
+    plain, kept = runs[False][0], runs[True][0]
+    assert len(kept.moves) == len(plain.moves) + 1  # the same iterates, then one jump back
+    for got, want in zip(kept.moves, plain.moves):
+        np.testing.assert_array_equal(got, want)
+    final = kept.value_and_gradient()[0]
+    start, best = runs[True][2][0], min(runs[True][2])
+    assert final == pytest.approx(best) and best < start / 2 and plain.value_and_gradient()[0] > 100 * start
+    assert runs[True][1].evaluations == runs[False][1].evaluations + 1  # the last iterate is evaluated too
+
+    optimizer = runs[True][1]
+    pairs = int(optimizer._state["pairs"].numpy())
+    assert float(optimizer._state["step_size"].numpy()) == 0.0  # step 0 marks the jump
+    optimizer.max_iterations = 1
+    optimizer.step(kept.value_and_gradient, kept.move)
+    assert int(optimizer._state["pairs"].numpy()) == pairs  # the pair across the jump is skipped
+
+
+def test_keep_best_changes_nothing_when_the_last_iterate_is_the_best():
+    moves = {}
+    for keep_best in (False, True):
+        problem = Quadratic(5)
+        optimizer = MinibatchLbfgs(learning_rate=1.0, max_iterations=20, memory=10, keep_best=keep_best)
+        optimizer.build([tf.Variable(np.zeros(5))])
+        optimizer.step(problem.value_and_gradient, problem.move)
+        moves[keep_best] = problem.moves
+    assert len(moves[True]) == len(moves[False])
+    for got, want in zip(moves[True], moves[False]):
+        np.testing.assert_array_equal(got, want)
+
+
 def make(folder=None, steps=4):
     model = QRNNSequenceModel(qrnn_tfq.QRNN(2, 2, stages=1, degree=2, seed=0))
     optimizer = MinibatchLbfgs(learning_rate=0.1, max_iterations=4, memory=4)
@@ -145,6 +185,8 @@ def test_bad_settings_are_errors():
         MinibatchLbfgs(tolerance_change=-1)
     with pytest.raises(ValueError, match=r"`line_search` must be True or False, got 'yes'"):
         MinibatchLbfgs(line_search="yes")
+    with pytest.raises(ValueError, match=r"`keep_best` must be True or False, and False with `line_search`, got True"):
+        MinibatchLbfgs(line_search=True, keep_best=True)
     with pytest.raises(ValueError, match=r"not built yet"):
         MinibatchLbfgs().variables  # noqa: B018
     optimizer = MinibatchLbfgs()
