@@ -2,6 +2,7 @@
 
 import os
 
+import numpy as np
 import pytest
 
 # TFQ needs tf-keras (SPEC section 7), and TensorFlow picks its Keras when first imported;
@@ -11,8 +12,6 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 def flat_weights(weights):
     """All weights as one vector (to compare two models exactly)."""
-    import numpy as np  # pylint: disable=import-outside-toplevel
-
     return np.concatenate([w.numpy().ravel() for w in weights])
 
 
@@ -21,7 +20,6 @@ def assert_resume_is_exact(tmp_path):
     """`check(make, steps, split)`: a run of `steps` steps ends with the same weights as one
     stopped after `split`, saved, restored from `latest.npz` and trained on. `make(folder,
     steps=...)` returns (trainer, model); `check` returns the uninterrupted run's result."""
-    import numpy as np  # pylint: disable=import-outside-toplevel
     from qrnn_tfq.training import LATEST_CHECKPOINT  # pylint: disable=import-outside-toplevel
 
     def check(make, steps: int, split: int):

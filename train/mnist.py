@@ -72,7 +72,6 @@ import tensorflow as tf  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from data import mnist_augment  # noqa: E402
-from data.mnist_sequences import check_digits  # noqa: E402
 from qrnn_tfq.losses import LOSSES  # noqa: E402
 from qrnn_tfq.training.lbfgs import DEFAULT_MEMORY  # noqa: E402
 from qrnn_tfq.training import minibatch_lbfgs  # noqa: E402
@@ -95,7 +94,7 @@ from qrnn_tfq.training import (  # noqa: E402
 from qrnn_tfq.training.checkpoint import assign_arrays  # noqa: E402
 from train.mnist_data import CODES_FILE as CODES_FILE  # noqa: E402
 from train.mnist_data import BalancedBatches as BalancedBatches  # noqa: E402
-from train.mnist_data import MnistData, load_data  # noqa: E402
+from train.mnist_data import MnistData, load_data, parse_digits  # noqa: E402
 from train.mnist_eval import label_distribution, plot_confusion, scores  # noqa: E402
 
 PROGRAM = "train.mnist"
@@ -116,16 +115,6 @@ logger = logging.getLogger(__name__)
 
 
 # ---- arguments ---------------------------------------------------------------------------
-
-
-def parse_digits(text: str) -> tuple[int, ...]:
-    """'0,1' -> (0, 1); 'all' -> 0..9."""
-    if text.strip().lower() == "all":
-        return tuple(range(10))
-    try:
-        return check_digits(int(part) for part in text.split(","))
-    except (TypeError, ValueError) as error:
-        raise argparse.ArgumentTypeError(f"expected digits like 0,1 or 'all', got {text!r}: {error}") from error
 
 
 def rollback_factor(text: str) -> float:

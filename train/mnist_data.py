@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 from data import mnist_augment  # noqa: E402
 from data.mnist import load_mnist  # noqa: E402
 from data.mnist_deskew import deskew  # noqa: E402
-from data.mnist_sequences import PixelSequences, load_bits, mnist_splits  # noqa: E402
+from data.mnist_sequences import PixelSequences, check_digits, load_bits, mnist_splits  # noqa: E402
 from data.sequences import SequenceBatch  # noqa: E402
 from qrnn_tfq.training import atomic_writer  # noqa: E402
 
@@ -31,6 +31,16 @@ CODES_FILE = "augment_codes.npz"
 _DATA_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, RuntimeError)
 
 logger = logging.getLogger(__name__)
+
+
+def parse_digits(text: str) -> tuple[int, ...]:
+    """`--digits`: '0,1' -> (0, 1); 'all' -> 0..9 (train.mnist and train.mnist_knn)."""
+    if text.strip().lower() == "all":
+        return tuple(range(10))
+    try:
+        return check_digits(int(part) for part in text.split(","))
+    except (TypeError, ValueError) as error:
+        raise argparse.ArgumentTypeError(f"expected digits like 0,1 or 'all', got {text!r}: {error}") from error
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,8 +24,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
 from data.mnist_sequences import mnist_splits
-from train.mnist import parse_digits
-from train.mnist_data import CODES_FILE, SPLIT_SEED
+from train.mnist_data import CODES_FILE, SPLIT_SEED, parse_digits
 
 CLASSIFIERS = ("knn", "logistic")
 
