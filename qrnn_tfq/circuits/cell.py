@@ -10,7 +10,7 @@ tiny configurations only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import cirq
 import numpy as np
@@ -39,6 +39,33 @@ def check_input_word(config: QRNNConfig, input_word: Sequence[int] | np.ndarray)
     if not np.all((word == 0) | (word == 1)):
         raise ValueError(f"`input_word` must hold only bits 0 and 1, got {word.tolist()}.")
     return tuple(int(bit) for bit in word)
+
+
+def assemble_cell(
+    config: QRNNConfig,
+    lanes: tuple[cirq.Qid, ...],
+    word: tuple[int, ...],
+    neuron: Callable[[int], cirq.Circuit],
+    measure_output: bool,
+) -> cirq.Circuit:
+    """SPEC section 3 steps 1-5 around `neuron(k)`, the circuit of neuron `k` (any form)."""
+    write = [cirq.X(lanes[lane]) for lane, bit in enumerate(word) if bit]
+    circuit = cirq.Circuit(write)  # step 1
+    W = config.workspace_lanes
+    for k in range(W):  # step 2: input stage
+        circuit += neuron(k)
+    for stage in range(config.stages):  # step 3: work stages
+        circuit += cirq.Circuit(
+            cirq.ry(sympy.Symbol(config.work_name(stage, w))).on(lanes[config.io_lanes + w]) for w in range(W)
+        )
+        for k in range(W * (stage + 1), W * (stage + 2)):
+            circuit += neuron(k)
+    circuit += cirq.Circuit(write)  # step 4: undo step 1
+    for k in range(config.num_workspace_neurons, config.num_neurons):  # step 5: output stage
+        circuit += neuron(k)
+    if measure_output:
+        circuit.append(cirq.measure(*lanes[: config.io_lanes], key=OUTPUT_KEY))
+    return circuit
 
 
 def cell_circuit(
@@ -77,23 +104,7 @@ def cell_circuit(
         own = ancillas[k * per_neuron : (k + 1) * per_neuron] if fresh_ancillas else ancillas
         return neuron_circuit(config, k, lanes, own, fresh_ancillas=fresh_ancillas)
 
-    write = [cirq.X(lanes[lane]) for lane, bit in enumerate(word) if bit]
-    circuit = cirq.Circuit(write)  # step 1
-    W = config.workspace_lanes
-    for k in range(W):  # step 2: input stage
-        circuit += neuron(k)
-    for stage in range(config.stages):  # step 3: work stages
-        circuit += cirq.Circuit(
-            cirq.ry(sympy.Symbol(config.work_name(stage, w))).on(lanes[config.io_lanes + w]) for w in range(W)
-        )
-        for k in range(W * (stage + 1), W * (stage + 2)):
-            circuit += neuron(k)
-    circuit += cirq.Circuit(write)  # step 4: undo step 1
-    for k in range(config.num_workspace_neurons, config.num_neurons):  # step 5: output stage
-        circuit += neuron(k)
-    if measure_output:
-        circuit.append(cirq.measure(*lanes[: config.io_lanes], key=OUTPUT_KEY))
-    return circuit
+    return assemble_cell(config, lanes, word, neuron, measure_output)
 
 
 def symbols(config: QRNNConfig) -> list[sympy.Symbol]:

@@ -85,6 +85,8 @@ def simulate_postselected(
     initial_state: int | np.ndarray | None = None,
     resolver: Resolver = None,
     dtype: type = np.complex128,
+    *,
+    real: bool = True,
 ) -> tuple[np.ndarray, float]:
     """Simulates `circuit` with every ancilla postselected on |0> (SPEC section 2).
 
@@ -100,9 +102,11 @@ def simulate_postselected(
             vector of length `2^len(lanes)` (lane 0 the most significant bit).
         resolver: symbol values (`cirq.ParamResolver` or name -> value mapping).
         dtype: the simulator's complex dtype.
+        real: check that the result is real and return it as such (every QRNN circuit
+            but the amplified ones, SPEC section 8); False returns the complex state.
 
     Returns:
-        The renormalised real state of the lanes, shape `(2^n,)`, and the product of the
+        The renormalised state of the lanes (real unless `real=False`), shape `(2^n,)`, and the product of the
         success probabilities of all postselections.
 
     Raises:
@@ -150,7 +154,7 @@ def simulate_postselected(
         state, p = _project_zero(state, position[qubit], len(order), f"ancilla {qubit}")
         probability *= p
     lanes_state = np.asarray(state, dtype=np.complex128).reshape(2 ** len(lanes), 2 ** len(ancillas))[:, 0]
-    return _to_real(lanes_state), probability
+    return (_to_real(lanes_state) if real else lanes_state), probability
 
 
 def basis_state_preparation(lanes: Sequence[cirq.Qid], index: int) -> cirq.Circuit:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from qrnn_tfq.amplification import FixedPointSchedule, amplified_gain
 from qrnn_tfq.config import QRNNConfig
 
 
@@ -42,18 +43,21 @@ def apply_neuron(
     phi: np.ndarray,
     *,
     order: int | None = None,
+    schedule: FixedPointSchedule | None = None,
 ) -> tuple[np.ndarray, float]:
     """The fast neuron of SPEC section 2 on a full state vector.
 
     On every branch `x` of the source lanes: `a0' = c a0 - s a1`, `a1' = s a0 + c a1` with
-    `c = cos(eta)^(2^ord)`, `s = sin(eta)^(2^ord)`; then renormalise.
+    `c = cos(eta)^(2^ord)`, `s = sin(eta)^(2^ord)`; then renormalise. With a `schedule`
+    (SPEC section 8, amplified neuron) `c` and `s` are both multiplied by the complex
+    `h(c^2 + s^2)` of `qrnn_tfq.amplification.amplified_gain`, and the state is complex.
 
     Returns:
         The renormalised state `(2^n,)` and the squared norm before renormalising, which
         is the postselection success probability of the hardware neuron.
     """
     order = config.order if order is None else order
-    state = np.asarray(state, dtype=np.float64)
+    state = np.asarray(state, dtype=np.float64 if schedule is None else np.complex128)
     target = config.neuron_target(neuron)
     target_mask = 1 << (config.num_lanes - 1 - target)
     new = np.zeros_like(state)
@@ -63,10 +67,13 @@ def apply_neuron(
         index1 = index0 | target_mask
         eta = neuron_eta(config, neuron, theta, phi, index0)
         c, s = np.cos(eta) ** (2**order), np.sin(eta) ** (2**order)
+        if schedule is not None:
+            gain = amplified_gain(c * c + s * s, schedule)
+            c, s = c * gain, s * gain
         a0, a1 = state[index0], state[index1]
         new[index0] = c * a0 - s * a1
         new[index1] = s * a0 + c * a1
-    probability = float(np.sum(new**2))
+    probability = float(np.sum(np.abs(new) ** 2))
     return new / np.sqrt(probability), probability
 
 
