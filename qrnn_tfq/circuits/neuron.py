@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import cirq
 import numpy as np
@@ -36,10 +37,44 @@ from qrnn_tfq.config import QRNNConfig
 
 @dataclasses.dataclass(frozen=True)
 class PostselectTag:
-    """Tags a `cirq.measure` that postselects its qubit on |0> (SPEC section 2)."""
+    """Tags a `cirq.measure` that postselects its qubit on |0> (SPEC section 2).
+
+    Serializes through Cirq's JSON protocol as `cirq_type` "qrnn_tfq.PostselectTag";
+    read it back with `cirq.read_json(..., resolvers=json_resolvers())`.
+    """
 
     def __str__(self) -> str:
         return "postselect"
+
+    @classmethod
+    def _json_namespace_(cls) -> str:
+        return "qrnn_tfq"
+
+    def _json_dict_(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def _from_json_dict_(cls, **kwargs: Any) -> PostselectTag:
+        return cls()
+
+
+def json_resolver(cirq_type: str) -> type | None:
+    """Cirq JSON resolver for this package's classes: "qrnn_tfq.PostselectTag" -> the class.
+
+    Returns None for any other `cirq_type`, so the next resolver in the list is tried.
+    """
+    return {"qrnn_tfq.PostselectTag": PostselectTag}.get(cirq_type)
+
+
+def json_resolvers() -> list[Any]:
+    """The resolvers `cirq.read_json` needs for circuits of this package.
+
+    Cirq's documented way for third-party classes: this package's resolver followed by
+    `cirq.DEFAULT_RESOLVERS` (read at call time, since Cirq modules such as cirq_google
+    add to it when imported). Usage:
+    `cirq.read_json(json_text=text, resolvers=qrnn_tfq.circuits.json_resolvers())`.
+    """
+    return [json_resolver, *cirq.DEFAULT_RESOLVERS]
 
 
 def num_neuron_ancillas(order: int, fresh_ancillas: bool = False) -> int:
