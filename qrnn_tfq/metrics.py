@@ -1,9 +1,19 @@
-"""Accuracy and postselection metrics (SPEC section 4).
+"""Accuracy and word-probability metrics (SPEC section 4).
 
 Accuracy is taken on scored steps, with the argmax of `p_i` or with the word the
-recurrence actually sampled. The smallest postselection probability seen in training is
-the smallest `p_i(target)` over all steps (teacher forcing postselects the target); the
-paper reports `1 / sqrt(p_min)` as the amplitude-amplification overhead.
+recurrence actually sampled.
+
+Two probabilities are easy to confuse; this module tracks only the first:
+
+- the *word probability* `p_i(m)`: the probability of the in/out word `m` measured (or,
+  in training, postselected onto the target) at step `i` (SPEC section 3 step 7). It is
+  what `SequenceOutputs.postselection` holds, and its smallest value over training is
+  the paper's `p_min` (reported as the overhead `1 / sqrt(p_min)`);
+- the *ancilla success probability*: the probability that every neuron ancilla of a step
+  passes its postselection on |0> (SPEC section 2), which a chip's repeat-until-success
+  must also pass (`SequenceOutputs.ancilla_success`). It is far smaller: at `b = pi/2`
+  an order-2 neuron passes with about 1/8, so a freshly initialised Elman XOR cell (9
+  neurons) passes with about 1e-8 per step. These metrics do NOT report it.
 """
 
 from __future__ import annotations
@@ -29,9 +39,14 @@ def sampled_accuracy(measured_words: tf.Tensor, target_words: tf.Tensor, scored:
     return _masked_mean(tf.cast(tf.equal(measured_words, target_words), tf.float32), scored)
 
 
+def min_word_probability(word_probability: tf.Tensor) -> tf.Tensor:
+    """The smallest word probability (`SequenceOutputs.postselection`) over a batch of sequences."""
+    return tf.reduce_min(word_probability)
+
+
 def min_postselection(postselection: tf.Tensor) -> tf.Tensor:
-    """The smallest postselection probability over a batch of sequences."""
-    return tf.reduce_min(postselection)
+    """Old name of `min_word_probability`: the smallest measured word's probability."""
+    return min_word_probability(postselection)
 
 
 def _words(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
@@ -67,13 +82,17 @@ class TargetProbability(_keras.metrics.MeanMetricWrapper):
 
 
 @_keras.utils.register_keras_serializable(package="qrnn_tfq")
-class MinPostselectionProbability(_keras.metrics.Metric):
-    """Smallest `p_i(target)` over all steps seen (the teacher-forced postselection probability).
+class MinWordProbability(_keras.metrics.Metric):
+    """Smallest word probability `p_i(target)` over all steps seen (the paper's `p_min`).
 
+    The word probability is the probability of the in/out word a step measures, here the
+    target that teacher forcing postselects (SPEC section 3 step 7). It is NOT the
+    hardware success probability: a chip must also pass every neuron ancilla's
+    postselection (the ancilla success probability, SPEC section 2), which is far smaller.
     Use it as an unweighted metric: every step is postselected, scored or not.
     """
 
-    def __init__(self, name: str = "min_postselection", dtype: Any = None) -> None:
+    def __init__(self, name: str = "min_word_probability", dtype: Any = None) -> None:
         super().__init__(name=name, dtype=dtype)
         self.smallest = self.add_weight(name="smallest", initializer="ones")
 
@@ -86,3 +105,15 @@ class MinPostselectionProbability(_keras.metrics.Metric):
 
     def reset_state(self) -> None:
         self.smallest.assign(1.0)
+
+
+@_keras.utils.register_keras_serializable(package="qrnn_tfq")
+class MinPostselectionProbability(MinWordProbability):
+    """Old name of `MinWordProbability`, kept so older code and `.keras` files load.
+
+    It reports the word probability (the measured in/out word's), not the ancilla
+    success probability a chip must pass; prefer `MinWordProbability`.
+    """
+
+    def __init__(self, name: str = "min_postselection", dtype: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype)

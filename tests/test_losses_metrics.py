@@ -62,10 +62,42 @@ def test_keras_metrics():
     expected_p = qrnn_tfq.TargetProbability()
     expected_p.update_state(target_bits, PROBS, sample_weight=tf.cast(SCORED, tf.float32))
     assert expected_p.result().numpy() == pytest.approx((0.7 + 1.0 + 0.3) / 3)
-    smallest = qrnn_tfq.MinPostselectionProbability()
+
+
+@pytest.mark.parametrize("metric_class", ["MinWordProbability", "MinPostselectionProbability"])
+def test_min_word_probability_tracks_the_smallest_target_probability(metric_class):
+    target_bits = tf.constant([[[0, 0], [1, 1]], [[0, 1], [1, 0]]], tf.float32)
+    smallest = getattr(qrnn_tfq, metric_class)()
     smallest.update_state(target_bits, PROBS)
     assert smallest.result().numpy() == pytest.approx(0.25)
     smallest.update_state(target_bits[:, :1], PROBS[:, :1])
     assert smallest.result().numpy() == pytest.approx(0.25)
     smallest.reset_state()
     assert smallest.result().numpy() == pytest.approx(1.0)
+
+
+def test_min_word_probability_is_the_new_name_and_the_old_one_an_alias():
+    assert "MinWordProbability" in qrnn_tfq.__all__
+    assert qrnn_tfq.MinWordProbability().name == "min_word_probability"
+    old = qrnn_tfq.MinPostselectionProbability()
+    assert isinstance(old, qrnn_tfq.MinWordProbability)
+    assert old.name == "min_postselection"  # old histories keep their column name
+    assert "word probability" in " ".join(qrnn_tfq.MinPostselectionProbability.__doc__.split())
+    assert "NOT the hardware success probability" in " ".join(qrnn_tfq.MinWordProbability.__doc__.split())
+    assert metrics.min_word_probability(tf.constant([[0.5, 0.2]])).numpy() == pytest.approx(0.2)
+    assert metrics.min_postselection(tf.constant([[0.5, 0.2]])).numpy() == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize(
+    "metric_class, name",
+    [("MinWordProbability", "min_word_probability"), ("MinPostselectionProbability", "min_postselection")],
+)
+def test_min_word_probability_metrics_round_trip_keras_serialization(metric_class, name):
+    # An older saved model names the metric "qrnn_tfq>MinPostselectionProbability".
+    config = {
+        "module": "qrnn_tfq.metrics", "class_name": metric_class,
+        "config": {"name": name, "dtype": "float32"}, "registered_name": f"qrnn_tfq>{metric_class}",
+    }
+    assert tf.keras.metrics.serialize(getattr(qrnn_tfq, metric_class)()) == config
+    restored = tf.keras.metrics.deserialize(config)
+    assert type(restored) is getattr(qrnn_tfq, metric_class) and restored.name == name

@@ -1,0 +1,82 @@
+"""What importing the package loads: the circuits need no TensorFlow, the layers load it lazily.
+
+Each check runs in a fresh interpreter, since this test process has long imported TensorFlow.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+
+import qrnn_tfq
+import tensorflow as tf
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _run(code: str) -> str:
+    """Runs `code` in a fresh interpreter at the repository root; returns its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, capture_output=True, text=True, timeout=300,
+        env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"},  # no TF_USE_LEGACY_KERAS inherited
+    )
+    assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def test_circuits_and_config_import_no_tensorflow():
+    out = _run("""
+        import pkgutil, sys
+        import cirq
+        import qrnn_tfq.circuits, qrnn_tfq.config
+        from qrnn_tfq.circuits import cell_circuit, num_cell_ancillas
+        for module in pkgutil.iter_modules(qrnn_tfq.circuits.__path__):  # every circuit module
+            __import__(f"qrnn_tfq.circuits.{module.name}")
+        config = qrnn_tfq.QRNNConfig(workspace_lanes=2, io_lanes=1, stages=1, degree=2, order=2)
+        n = config.num_lanes
+        circuit = cell_circuit(config, cirq.LineQubit.range(n), cirq.LineQubit.range(n, n + num_cell_ancillas(config)))
+        cirq.to_json(circuit)
+        import os
+        loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "tf_keras", "keras", "tensorflow_quantum"))
+        print(loaded, os.environ["TF_USE_LEGACY_KERAS"], len(circuit) > 0)
+    """)
+    assert out.strip() == "[] 1 True"
+
+
+def test_lazy_names_load_tensorflow_with_legacy_keras(tmp_path):
+    # A saved model with the package's layer, loss and metric loads once one lazy name
+    # was used: that registers all the package's Keras classes.
+    layer = qrnn_tfq.QRNN(workspace=2, io_width=1, stages=0, degree=1, measurement="argmax", seed=0)
+    model = tf.keras.Sequential([tf.keras.Input((None, 1)), layer])
+    model.compile(loss=qrnn_tfq.WordCrossEntropy(), metrics=[qrnn_tfq.MinPostselectionProbability()])
+    bits = np.array([[[1], [0], [1]]], np.float32)
+    expected = model.predict(bits, verbose=0)
+    model.save(tmp_path / "model.keras")
+    np.save(tmp_path / "bits.npy", bits)
+    out = _run(f"""
+        import os, sys
+        import numpy as np
+        import qrnn_tfq
+        assert "tensorflow" not in sys.modules
+        from qrnn_tfq import QRNN
+        import tensorflow as tf
+        assert set(qrnn_tfq.__all__) <= set(dir(qrnn_tfq)), dir(qrnn_tfq)
+        assert all(getattr(qrnn_tfq, name) is not None for name in qrnn_tfq.__all__)
+        try:
+            qrnn_tfq.NoSuchName
+        except AttributeError as error:
+            assert "NoSuchName" in str(error)
+        else:
+            raise AssertionError("qrnn_tfq.NoSuchName did not raise")
+        model = tf.keras.models.load_model({str(tmp_path / "model.keras")!r})
+        assert isinstance(model.layers[0], QRNN), model.layers
+        assert [m.name for m in model.compiled_metrics._user_metrics] == ["min_postselection"]
+        np.save({str(tmp_path / "out.npy")!r}, model.predict(np.load({str(tmp_path / "bits.npy")!r}), verbose=0))
+        print(os.environ["TF_USE_LEGACY_KERAS"], tf.keras.Model.__module__.split(".")[0])
+    """)
+    assert out.split()[-2:] == ["1", "tf_keras"]
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, atol=1e-6)
