@@ -22,6 +22,8 @@ import functools
 import itertools
 import math
 
+from qrnn_tfq.amplification import FixedPointSchedule, fixed_point_schedule, neuron_success_bound
+
 MAX_LANES = 30  # 2^30 amplitudes per sample is already 4 GiB in float32.
 
 
@@ -36,6 +38,12 @@ class QRNNConfig:
         degree: `d`, largest subset of source lanes a neuron weight multiplies.
         order: `ord`, nesting order of the quantum neuron; 0 gives a coherent neuron.
         bias: the fixed offset `b` added to every neuron's angle (pi/2 in the paper).
+        amplification: rounds of fixed-point amplitude amplification that replace each
+            neuron's postselection (SPEC section 8); 0 is ideal postselection (the paper's
+            model). Needs `order >= 1`.
+        amplification_bound: the lower bound `w` on a neuron's success probability the
+            amplification phases are computed for; None takes SPEC section 2's
+            `2^(1 - 2^ord)`, which every branch meets.
     """
 
     workspace_lanes: int
@@ -44,6 +52,8 @@ class QRNNConfig:
     degree: int = 2
     order: int = 2
     bias: float = math.pi / 2
+    amplification: int = 0
+    amplification_bound: float | None = None
 
     def __post_init__(self) -> None:
         for name, low in (("workspace_lanes", 1), ("io_lanes", 1), ("stages", 0), ("order", 0)):
@@ -69,6 +79,29 @@ class QRNNConfig:
             raise ValueError(f"`order` must be at most 8 (2^order parameter blocks), got {self.order}.")
         if not math.isfinite(self.bias):
             raise ValueError(f"`bias` must be a finite number, got {self.bias}.")
+        self._check_amplification()
+
+    def _check_amplification(self) -> None:
+        rounds, bound = self.amplification, self.amplification_bound
+        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
+            raise ValueError(f"`amplification` must be an int >= 0 (rounds; 0 is ideal postselection), got {rounds!r}.")
+        if rounds and self.order < 1:
+            raise ValueError(
+                f"`amplification` needs neurons of order >= 1 (order 0 has nothing to postselect), got "
+                f"amplification={rounds} with order={self.order}."
+            )
+        if bound is not None and (
+            isinstance(bound, bool) or not isinstance(bound, (int, float)) or not 0 < bound <= 1
+        ):
+            raise ValueError(f"`amplification_bound` must be None or a probability in (0, 1], got {bound!r}.")
+
+    @functools.cached_property
+    def schedule(self) -> FixedPointSchedule | None:
+        """The neurons' amplification phases (SPEC section 8), None without amplification."""
+        if not self.amplification:
+            return None
+        bound = neuron_success_bound(self.order) if self.amplification_bound is None else float(self.amplification_bound)
+        return fixed_point_schedule(self.amplification, bound)
 
     # ---- sizes ---------------------------------------------------------------------------
 

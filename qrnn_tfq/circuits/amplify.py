@@ -42,8 +42,10 @@ def zero_phase(ancillas: Sequence[cirq.Qid], phase: float) -> list[cirq.Operatio
     flips = [cirq.X(q) for q in ancillas]
     exponent = phase / np.pi
     *controls, last = ancillas
-    gate = cirq.ZPowGate(exponent=exponent).on(last)
-    return [*flips, gate.controlled_by(*controls) if controls else gate, *flips]
+    phase = cirq.ZPowGate(exponent=exponent).on(last)
+    # An explicit ControlledOperation: `controlled_by` would turn two controls into a
+    # CCZPowGate, which TFQ cannot serialize.
+    return [*flips, cirq.ControlledOperation(controls, phase) if controls else phase, *flips]
 
 
 def amplified_neuron_circuit(

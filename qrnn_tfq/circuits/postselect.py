@@ -186,6 +186,8 @@ def simulate_postselected_tfq(
     circuits: cirq.Circuit | Sequence[cirq.Circuit],
     lanes: Sequence[cirq.Qid],
     resolvers: Resolver | Sequence[Resolver] = None,
+    *,
+    real: bool = True,
 ) -> tuple[np.ndarray, np.ndarray | float]:
     """Simulates fresh-ancilla circuits with `tfq.layers.State` and postselects (SPEC section 7).
 
@@ -196,6 +198,8 @@ def simulate_postselected_tfq(
         circuits: one circuit or a sequence of them, without measurements.
         lanes: the lane qubits, lane 0 first.
         resolvers: one resolver for all circuits or one per circuit.
+        real: check that the states are real and return float64 (False: complex128,
+            for amplified neurons, SPEC section 8).
 
     Returns:
         For one circuit: the renormalised lanes' state `(2^n,)` and the success probability.
@@ -251,7 +255,8 @@ def simulate_postselected_tfq(
         probability = float(np.vdot(lanes_state, lanes_state).real)
         if probability <= 0.0:
             raise ValueError(f"Postselection of the ancillas of `circuits[{len(results)}]` on |0> has probability 0.")
-        results.append(_to_real(lanes_state / np.sqrt(probability)))
+        unit = lanes_state / np.sqrt(probability)
+        results.append(_to_real(unit) if real else unit)
         probabilities.append(probability)
     if single:
         return results[0], probabilities[0]

@@ -81,7 +81,7 @@ def apply_ry(config: QRNNConfig, lane: int, angle: float, state: np.ndarray) -> 
     """`ry(angle) = [[cos a/2, -sin a/2], [sin a/2, cos a/2]]` on `lane`."""
     mask = 1 << (config.num_lanes - 1 - lane)
     c, s = np.cos(angle / 2), np.sin(angle / 2)
-    new = np.array(state, dtype=np.float64)
+    new = np.array(state, dtype=np.result_type(state, np.float64))
     for index0 in range(2**config.num_lanes):
         if not index0 & mask:
             a0, a1 = state[index0], state[index0 | mask]
@@ -92,7 +92,7 @@ def apply_ry(config: QRNNConfig, lane: int, angle: float, state: np.ndarray) -> 
 def apply_x(config: QRNNConfig, lane: int, state: np.ndarray) -> np.ndarray:
     """Pauli X on `lane`: swap the amplitudes of the two values of its bit."""
     mask = 1 << (config.num_lanes - 1 - lane)
-    return np.array([state[index ^ mask] for index in range(2**config.num_lanes)], dtype=np.float64)
+    return np.array([state[index ^ mask] for index in range(2**config.num_lanes)], dtype=np.result_type(state, np.float64))
 
 
 def basis_state(config: QRNNConfig, index: int = 0) -> np.ndarray:
@@ -121,16 +121,18 @@ def cell_step(
         order: neuron order; `config.order` if None.
 
     Returns:
-        The state after the output stage and the product of all neurons' postselection
-        success probabilities.
+        The state after the output stage (complex with `config.amplification`, SPEC
+        section 8) and the product of all neurons' ancilla success probabilities.
     """
-    state = basis_state(config) if state is None else np.asarray(state, dtype=np.float64)
+    dtype = np.float64 if config.schedule is None else np.complex128
+    state = basis_state(config) if state is None else state
+    state = np.asarray(state, dtype=dtype)
     W, I = config.workspace_lanes, config.io_lanes
     probability = 1.0
 
     def neuron(k: int) -> None:
         nonlocal state, probability
-        state, p = apply_neuron(config, k, state, theta, phi, order=order)
+        state, p = apply_neuron(config, k, state, theta, phi, order=order, schedule=config.schedule)
         probability *= p
 
     ones = [lane for lane, bit in enumerate(input_word) if bit]

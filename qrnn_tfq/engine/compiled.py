@@ -45,7 +45,8 @@ def compiled_run(jit_compile: bool = True) -> Callable[..., SequenceOutputs]:
                 config, QRNNWeights(*detached[:3]), input_words, target_words, scored, measurement, seed, mask, detached[3]
             )
 
-            def grad(d_probabilities, d_measured, d_postselection, d_final_state):
+            def grad(d_probabilities, d_measured, d_postselection, d_final_state, d_ancilla_success):
+                # `ancilla_success` is a diagnostic without gradient (see `workspace_stages`).
                 upstream = [
                     tf.zeros_like(t) if d is None else d
                     for d, t in ((d_probabilities, out.probabilities), (d_postselection, out.postselection), (d_final_state, out.final_state))

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
+from qrnn_tfq.amplification import FixedPointSchedule
 from qrnn_tfq.config import QRNNConfig
 
 
@@ -106,19 +107,45 @@ def output_gains(config: QRNNConfig, cos: tf.Tensor, sin: tf.Tensor) -> tf.Tenso
     return gains
 
 
-def neuron_factors(config: QRNNConfig, weights: QRNNWeights) -> NeuronFactors:
-    """All factors of one forward pass, laid out for `cell_step`."""
+def amplified_gain(success: tf.Tensor, schedule: FixedPointSchedule) -> tf.Tensor:
+    """`h(lambda)` of `qrnn_tfq.amplification.amplified_gain` in TensorFlow, complex.
+
+    A polynomial in `lambda` (no square roots), so its gradient is finite everywhere.
+    """
+    dtype = tf.complex64 if success.dtype == tf.float32 else tf.complex128
+    lam = tf.cast(success, dtype)
+    a, b = tf.ones_like(lam), tf.zeros_like(lam)
+    for alpha, beta in zip(schedule.alphas, schedule.betas):
+        b = b - tf.constant(1 - np.exp(1j * beta), dtype) * (a + b)
+        a = a - tf.constant(1 - np.exp(-1j * alpha), dtype) * (a + b * lam)
+    return a + b
+
+
+def applied_cos_sin(config: QRNNConfig, weights: QRNNWeights) -> tuple[tf.Tensor, tf.Tensor]:
+    """The factors each neuron applies, each (N, 2^(n-1)): `c`, `s` of SPEC section 2, or
+    with amplification (SPEC section 8) both times the complex `h(c^2 + s^2)`."""
     cos, sin = neuron_cos_sin(config, weights)
+    if config.schedule is None:
+        return cos, sin
+    gain = amplified_gain(cos * cos + sin * sin, config.schedule)
+    return tf.cast(cos, gain.dtype) * gain, tf.cast(sin, gain.dtype) * gain
+
+
+def neuron_factors(config: QRNNConfig, weights: QRNNWeights) -> NeuronFactors:
+    """All factors of one forward pass, laid out for `cell_step`: real, or complex with
+    amplified neurons (`applied_cos_sin`)."""
+    cos, sin = applied_cos_sin(config, weights)
+    work_cos = tf.cast(tf.cos(0.5 * weights.work_angles), cos.dtype)
+    work_sin = tf.cast(tf.sin(0.5 * weights.work_angles), cos.dtype)
     num_ws = config.num_workspace_neurons
     words, half_ws = config.num_words, 2 ** (config.workspace_lanes - 1)
     # Workspace neurons: the source index is (input word, other workspace lanes).
     table = tf.stack([cos[:num_ws], sin[:num_ws]], axis=1)  # (N_ws, 2, 2^(n-1))
     table = tf.reshape(table, [num_ws, 2, words, half_ws])
     table = tf.reshape(tf.transpose(table, [2, 0, 1, 3]), [words, num_ws * 2 * half_ws])
-    half_angles = 0.5 * weights.work_angles
     return NeuronFactors(
         workspace_table=table,
         output_gains=output_gains(config, cos[num_ws:], sin[num_ws:]),
-        work_cos=tf.cos(half_angles),
-        work_sin=tf.sin(half_angles),
+        work_cos=work_cos,
+        work_sin=work_sin,
     )

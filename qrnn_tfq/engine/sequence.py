@@ -21,13 +21,22 @@ class SequenceOutputs(NamedTuple):
 
     probabilities: tf.Tensor  # (B, T, 2^I)
     measured: tf.Tensor  # (B, T) int32
-    postselection: tf.Tensor  # (B, T) probability of the measured word
-    final_state: tf.Tensor  # (B, 2^W)
+    postselection: tf.Tensor  # (B, T) word probability: p_t(measured word)
+    final_state: tf.Tensor  # (B, 2^W), complex with amplified neurons
+    ancilla_success: tf.Tensor  # (B, T) probability that every neuron ancilla of step t reads 0
+
+
+def state_dtype(config: QRNNConfig, dtype: tf.DType) -> tf.DType:
+    """The state's dtype for weights of `dtype`: complex with amplified neurons (SPEC 8)."""
+    dtype = tf.as_dtype(dtype)
+    if config.amplification and not dtype.is_complex:
+        return tf.complex64 if dtype == tf.float32 else tf.complex128
+    return dtype
 
 
 def initial_state(config: QRNNConfig, batch_size: tf.Tensor | int, dtype: tf.DType = tf.float32) -> tf.Tensor:
-    """All lanes in 0: the workspace state `|0...0>`, shape (B, 2^W)."""
-    return tf.one_hot(tf.zeros([batch_size], tf.int32), 2**config.workspace_lanes, dtype=dtype)
+    """All lanes in 0: the workspace state `|0...0>`, shape (B, 2^W), in `state_dtype`."""
+    return tf.one_hot(tf.zeros([batch_size], tf.int32), 2**config.workspace_lanes, dtype=state_dtype(config, dtype))
 
 
 def scan_sequence(
@@ -55,27 +64,31 @@ def scan_sequence(
     time_major = [tf.transpose(t) for t in (input_words, target_words, scored, mask if masked else scored)]  # (T, B)
 
     def step(carry, elems):
-        previous_state, previous_probabilities, _, _ = carry
+        previous_state, previous_probabilities, _, _, _ = carry
         input_word, target_word, step_scored, step_mask, t = elems
         step_seed = tf.random.experimental.stateless_fold_in(seed, t) if measurement == "sample" else seed
         out = step_batch_last(config, factors, previous_state, input_word, target_word, step_scored, measurement, step_seed)
         if not masked:
-            return out.state, out.probabilities, out.measured, out.postselection
+            return out.state, out.probabilities, out.measured, out.postselection, out.ancilla_success
+        ones = tf.ones_like(out.postselection)
         return (
             tf.where(step_mask[None, :], out.state, previous_state),
             tf.where(step_mask[:, None], out.probabilities, previous_probabilities),
             tf.where(step_mask, out.measured, target_word),
-            tf.where(step_mask, out.postselection, tf.ones_like(out.postselection)),
+            tf.where(step_mask, out.postselection, ones),
+            tf.where(step_mask, out.ancilla_success, ones),
         )
 
-    state = tf.transpose(state)  # (2^W, B): the engine's internal layout
-    start = (state, tf.zeros([batch, config.num_words], dtype), tf.zeros([batch], tf.int32), tf.ones([batch], dtype))
-    states, probabilities, measured, postselection = tf.scan(step, (*time_major, steps), initializer=start)
+    state = tf.transpose(tf.cast(state, state_dtype(config, dtype)))  # (2^W, B): the engine's internal layout
+    ones = tf.ones([batch], dtype)
+    start = (state, tf.zeros([batch, config.num_words], dtype), tf.zeros([batch], tf.int32), ones, ones)
+    states, probabilities, measured, postselection, ancilla_success = tf.scan(step, (*time_major, steps), initializer=start)
     outputs = SequenceOutputs(
         probabilities=tf.transpose(probabilities, [1, 0, 2]),
         measured=tf.transpose(measured),
         postselection=tf.transpose(postselection),
         final_state=tf.transpose(states[-1]),
+        ancilla_success=tf.transpose(ancilla_success),
     )
     return outputs, tf.concat([state[None], states[:-1]], axis=0)
 

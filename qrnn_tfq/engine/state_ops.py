@@ -1,10 +1,12 @@
-"""Elementary operations on a batch of real state vectors (SPEC sections 1-3).
+"""Elementary operations on a batch of state vectors (SPEC sections 1-3).
 
 Inside the engine a state is batch-last, `(2^m, B)` over `m` lanes, lane 0 the most
 significant bit of the amplitude index: every lane's two halves are then contiguous runs
 of whole batch rows, which XLA vectorises (2.6 times faster than batch-first here).
 Every gate of the model is a real 2x2 rotation-like mix on one lane, possibly scaled per
 branch, so one function, `mix_lane`, serves neurons and work-stage rotations alike.
+States are real, except with amplified neurons (SPEC section 8), whose factors are complex;
+every function here takes both (`tf.math.conj` and `abs2` cost nothing on real tensors).
 """
 
 from __future__ import annotations
@@ -16,6 +18,18 @@ import tensorflow as tf
 def tiny(dtype: tf.DType) -> float:
     """Smallest positive normal number of `dtype`: the floor of every norm and probability."""
     return float(np.finfo(dtype.as_numpy_dtype).tiny)
+
+
+def real_dtype(dtype: tf.DType) -> tf.DType:
+    """float32 for complex64, float64 for complex128, the dtype itself if real."""
+    return dtype.real_dtype
+
+
+def abs2(value: tf.Tensor) -> tf.Tensor:
+    """`|value|^2` elementwise, real: `value^2` for a real tensor."""
+    if value.dtype.is_complex:
+        return tf.square(tf.math.real(value)) + tf.square(tf.math.imag(value))
+    return tf.square(value)
 
 
 def inverse_sqrt(value: tf.Tensor, floor: float | None = None) -> tf.Tensor:
@@ -51,9 +65,11 @@ def _unbroadcast(grad: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
 def mix_lane(state: tf.Tensor, lane: int, num_lanes: int, cos: tf.Tensor, sin: tf.Tensor) -> tf.Tensor:
     """Apply `a0' = c a0 - s a1`, `a1' = s a0 + c a1` to `lane` on every branch.
 
-    On each branch this is a rotation scaled by `sqrt(c^2 + s^2)`, so its adjoint is the
-    same mix with `-s`: the gradient is written out instead of left to autodiff, whose
-    slice gradients fill and add zero tensors.
+    On each branch this is a rotation scaled by `sqrt(c^2 + s^2)` (by a complex `h` too,
+    when amplified), so its adjoint is the same mix with `conj(c)`, `-conj(s)`: the
+    gradient is written out instead of left to autodiff, whose slice gradients fill and
+    add zero tensors. (TensorFlow's gradient of a complex `z` is `dL/dRe z + i dL/dIm z`,
+    which a linear map pulls back through its conjugate transpose.)
 
     Args:
         state: (2^m, B) amplitudes.
@@ -70,11 +86,11 @@ def mix_lane(state: tf.Tensor, lane: int, num_lanes: int, cos: tf.Tensor, sin: t
     @tf.custom_gradient
     def mix(state, cos, sin):
         def grad(upstream):
-            a0, a1 = _split(state, lane, num_lanes)
+            a0, a1 = (tf.math.conj(a) for a in _split(state, lane, num_lanes))
             g0, g1 = _split(upstream, lane, num_lanes)
             d_cos = _unbroadcast(a0 * g0 + a1 * g1, cos)
             d_sin = _unbroadcast(a0 * g1 - a1 * g0, sin)
-            return _mix(upstream, lane, num_lanes, cos, -sin), d_cos, d_sin
+            return _mix(upstream, lane, num_lanes, tf.math.conj(cos), -tf.math.conj(sin)), d_cos, d_sin
 
         return _mix(state, lane, num_lanes, cos, sin), grad
 
@@ -91,11 +107,13 @@ def normalize(state: tf.Tensor) -> tf.Tensor:
     """Rescale every sample (column) to unit norm; an all-zero sample stays zero (no NaN)."""
     # Floor `tiny`: the deferred renormalisation lets norms shrink to 1e-20, and this
     # gradient (written out below) has no `norm^-1.5` factor to overflow.
-    scale = inverse_sqrt(tf.reduce_sum(tf.square(state), axis=0, keepdims=True), tiny(state.dtype))
+    scale = inverse_sqrt(tf.reduce_sum(abs2(state), axis=0, keepdims=True), tiny(real_dtype(state.dtype)))
+    scale = tf.cast(scale, state.dtype)
     unit = state * scale
 
     def grad(upstream):  # the projection of the upstream gradient off the unit vector
-        return scale * (upstream - unit * tf.reduce_sum(unit * upstream, axis=0, keepdims=True))
+        overlap = tf.math.real(tf.reduce_sum(tf.math.conj(unit) * upstream, axis=0, keepdims=True))
+        return scale * (upstream - unit * tf.cast(overlap, state.dtype))
 
     return unit, grad
 

@@ -28,14 +28,29 @@ class StepOutputs(NamedTuple):
 
     probabilities: tf.Tensor  # (B, 2^I) output distribution p_i
     measured: tf.Tensor  # (B,) int32 word the in/out lanes were projected onto
-    postselection: tf.Tensor  # (B,) p_i(measured), the step's postselection probability
+    postselection: tf.Tensor  # (B,) p_i(measured): the measured word's probability
     state: tf.Tensor  # workspace state for the next step: (2^W, B) inside, (B, 2^W) public
+    ancilla_success: tf.Tensor  # (B,) probability that every neuron ancilla of the step reads 0
 
 
-def workspace_stages(config: QRNNConfig, factors: NeuronFactors, state: tf.Tensor, input_one_hot: tf.Tensor) -> tf.Tensor:
-    """SPEC section 3 steps 1-4: input stage and work stages on the workspace state (2^W, B)."""
+def workspace_stages(
+    config: QRNNConfig, factors: NeuronFactors, state: tf.Tensor, input_one_hot: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """SPEC section 3 steps 1-4: input stage and work stages on the workspace state (2^W, B).
+
+    Returns:
+        The renormalised state and (B,) the probability that all these neurons' ancillas
+        succeed: the product of the squared norms the renormalisations divide out. It is a
+        diagnostic and carries no gradient.
+    """
     width, half = config.workspace_lanes, 2 ** (config.workspace_lanes - 1)
-    interval = state_ops.normalize_interval(config.order)
+    interval = 1 if config.amplification else state_ops.normalize_interval(config.order)
+    success = tf.ones(tf.shape(state)[1:], state.dtype.real_dtype)
+
+    def renormalize(state: tf.Tensor, success: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        norm2 = tf.stop_gradient(tf.reduce_sum(state_ops.abs2(state), axis=0))
+        return state_ops.normalize(state), success * norm2
+
     # One small matmul per neuron selects its factors at each sample's input word; one big
     # selection cut into pieces costs more in the gradient (a stack or zero-filled slices).
     tables = tf.unstack(tf.reshape(factors.workspace_table, [config.num_words, config.num_workspace_neurons * 2, half]), axis=1)
@@ -53,12 +68,16 @@ def workspace_stages(config: QRNNConfig, factors: NeuronFactors, state: tf.Tenso
             state = state_ops.mix_lane(state, lane, width, cos, sin)
             neuron += 1
             if neuron % interval == 0:
-                state = state_ops.normalize(state)
-    return state_ops.normalize(state)
+                state, success = renormalize(state, success)
+    if neuron % interval == 0:
+        return state, success
+    return renormalize(state, success)
 
 
 def apply_neuron(config: QRNNConfig, state: tf.Tensor, neuron: int, cos: tf.Tensor, sin: tf.Tensor) -> tf.Tensor:
     """The postselected neuron of SPEC section 2 on a full state (B, 2^n), renormalised.
+
+    Real or complex (amplified factors, SPEC section 8) alike.
 
     Renormalising after each neuron or once after several gives the same state (the
     neurons are linear); `workspace_stages` does the latter (`normalize_interval`).
@@ -104,19 +123,23 @@ def step_batch_last(
     seed: tf.Tensor,
 ) -> StepOutputs:
     """`cell_step` on the internal layout: `state` (2^W, B) in and out."""
-    dtype = state.dtype
-    state = workspace_stages(config, factors, state, tf.one_hot(input_word, config.num_words, dtype=dtype))
+    dtype = state.dtype  # complex with amplified neurons, else real
+    state, success = workspace_stages(config, factors, state, tf.one_hot(input_word, config.num_words, dtype=dtype))
     # Output stage (step 5) and read-out (step 6): word w's branch is gains[w] * psi.
-    weights = tf.matmul(tf.square(state), tf.square(factors.output_gains), transpose_a=True, transpose_b=True)  # (B, 2^I)
-    probabilities = weights * tf.square(state_ops.inverse_sqrt(tf.reduce_sum(weights, axis=-1, keepdims=True)))
+    weights = tf.matmul(
+        state_ops.abs2(state), state_ops.abs2(factors.output_gains), transpose_a=True, transpose_b=True
+    )  # (B, 2^I)
+    total = tf.reduce_sum(weights, axis=-1)  # (B,) the output neurons' ancilla success
+    probabilities = weights * tf.square(state_ops.inverse_sqrt(total[:, None]))
     measured = choose_words(probabilities, target_word, scored, measurement, seed)
-    measured_one_hot = tf.one_hot(measured, config.num_words, dtype=dtype)
+    measured_one_hot = tf.one_hot(measured, config.num_words, dtype=probabilities.dtype)
     postselection = tf.reduce_sum(measured_one_hot * probabilities, axis=-1)  # (B,)
     # Measurement (step 7): project on the measured word's branch and renormalise.
-    gains = tf.transpose(tf.matmul(measured_one_hot, factors.output_gains))  # (2^W, B)
+    gains = tf.transpose(tf.matmul(tf.cast(measured_one_hot, dtype), factors.output_gains))  # (2^W, B)
     branch_weight = tf.reduce_sum(measured_one_hot * weights, axis=-1)  # (B,)
-    next_state = gains * state * state_ops.inverse_sqrt(branch_weight)
-    return StepOutputs(probabilities, measured, postselection, next_state)
+    next_state = gains * state * tf.cast(state_ops.inverse_sqrt(branch_weight), dtype)
+    ancilla_success = success * tf.stop_gradient(total)
+    return StepOutputs(probabilities, measured, postselection, next_state, ancilla_success)
 
 
 def cell_step(
