@@ -47,6 +47,11 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
         measurement: "sample" or "argmax", the evaluation-time choice at scored steps.
         seed: seeds the initialisers and the sampling.
         engine: name of the simulation engine.
+        amplification: rounds of fixed-point amplitude amplification replacing each
+            neuron's postselection (SPEC section 8; 0, the default, is ideal postselection).
+            The state is then complex (`final_state` too); needs `order >= 1`.
+        amplification_bound: the success-probability bound the phases are made for; None
+            takes SPEC section 2's `2^(1 - 2^order)`.
     """
 
     def __init__(
@@ -63,12 +68,17 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
         measurement: str = "sample",
         seed: int | None = None,
         engine: str = "state_vector",
+        amplification: int = 0,
+        amplification_bound: float | None = None,
         **kwargs: Any,
     ) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(f"`seed` must be an int or None, got {seed!r}.")
         super().__init__(seed=seed, force_generator=True, rng_type="stateful", **kwargs)
-        self.config = QRNNConfig(workspace, io_width, stages, degree, order, float(bias))
+        self.config = QRNNConfig(
+            workspace, io_width, stages, degree, order, float(bias),
+            amplification=amplification, amplification_bound=amplification_bound,
+        )
         self.theta_stddev = _check_spread("theta_stddev", theta_stddev)
         self.phi_stddev = _check_spread("phi_stddev", phi_stddev)
         self.work_stddev = _check_spread("work_stddev", work_stddev)
@@ -147,6 +157,8 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
             "measurement": self.measurement,
             "seed": self.seed,
             "engine": self.engine.name,
+            "amplification": cfg.amplification,
+            "amplification_bound": cfg.amplification_bound,
         }
         return {**super().get_config(), **config}
 

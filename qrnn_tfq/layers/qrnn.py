@@ -52,6 +52,8 @@ class QRNN(_keras.layers.RNN):
         measurement: str = "sample",
         seed: int | None = None,
         engine: str = "state_vector",
+        amplification: int = 0,
+        amplification_bound: float | None = None,
         return_sequences: bool = True,
         return_state: bool = False,
         **kwargs: Any,
@@ -61,7 +63,8 @@ class QRNN(_keras.layers.RNN):
                 raise ValueError(f"QRNN does not support `{name}=True`.")
         cell = QRNNCell(
             workspace, io_width, stages, degree, order, bias, theta_stddev, phi_stddev, work_stddev,
-            measurement, seed, engine, dtype=kwargs.get("dtype"), name="qrnn_cell",
+            measurement, seed, engine, amplification=amplification, amplification_bound=amplification_bound,
+            dtype=kwargs.get("dtype"), name="qrnn_cell",
         )
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state, **kwargs)
         self.input_spec = None  # dict or tensor inputs; checked in `call`
@@ -134,7 +137,7 @@ class QRNN(_keras.layers.RNN):
         cell_config = self.cell.get_config()
         config = {key: cell_config[key] for key in (
             "workspace", "io_width", "stages", "degree", "order", "bias", "theta_stddev",
-            "phi_stddev", "work_stddev", "measurement", "seed", "engine",
+            "phi_stddev", "work_stddev", "measurement", "seed", "engine", "amplification", "amplification_bound",
         )}
         base = super().get_config()
         for key in ("cell", *_UNSUPPORTED, "zero_output_for_mask"):
