@@ -6,18 +6,19 @@ was already imported with Keras 3.
 
 TensorFlow itself loads only when a name that needs it is first used (`QRNN`,
 `QRNNCell`, the losses and metrics; PEP 562 module `__getattr__`), so that
-`import qrnn_tfq.circuits` and `qrnn_tfq.QRNNConfig` stay free of TensorFlow. Keras
-finds the package's classes in a saved model only once they are loaded: use one of
-these names (e.g. `from qrnn_tfq import QRNN`) before `tf.keras.models.load_model`.
+`import qrnn_tfq.circuits` and `qrnn_tfq.QRNNConfig` stay free of TensorFlow. When
+TensorFlow is imported (before or after this package), the layers, losses and metrics
+load with it, so `tf.keras.models.load_model` finds the package's Keras classes.
 """
 
 import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
-from qrnn_tfq._keras import require_legacy_keras
+from qrnn_tfq._keras import load_with_tensorflow, require_legacy_keras
 
 require_legacy_keras()
+load_with_tensorflow(("qrnn_tfq.layers", "qrnn_tfq.losses", "qrnn_tfq.metrics"))
 
 from qrnn_tfq.config import QRNNConfig as QRNNConfig  # noqa: E402
 

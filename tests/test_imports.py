@@ -49,8 +49,8 @@ def test_circuits_and_config_import_no_tensorflow():
 
 
 def test_lazy_names_load_tensorflow_with_legacy_keras(tmp_path):
-    # A saved model with the package's layer, loss and metric loads once one lazy name
-    # was used: that registers all the package's Keras classes.
+    # A saved model with the package's layer, loss and metric loads after plain
+    # `import qrnn_tfq; import tensorflow`: TensorFlow's import loads the Keras classes.
     layer = qrnn_tfq.QRNN(workspace=2, io_width=1, stages=0, degree=1, measurement="argmax", seed=0)
     model = tf.keras.Sequential([tf.keras.Input((None, 1)), layer])
     model.compile(loss=qrnn_tfq.WordCrossEntropy(), metrics=[qrnn_tfq.MinPostselectionProbability()])
@@ -63,8 +63,10 @@ def test_lazy_names_load_tensorflow_with_legacy_keras(tmp_path):
         import numpy as np
         import qrnn_tfq
         assert "tensorflow" not in sys.modules
-        from qrnn_tfq import QRNN
         import tensorflow as tf
+        # No package name used yet: importing TensorFlow registered the Keras classes.
+        model = tf.keras.models.load_model({str(tmp_path / "model.keras")!r})
+        from qrnn_tfq import QRNN
         assert set(qrnn_tfq.__all__) <= set(dir(qrnn_tfq)), dir(qrnn_tfq)
         assert all(getattr(qrnn_tfq, name) is not None for name in qrnn_tfq.__all__)
         try:
