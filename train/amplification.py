@@ -1,0 +1,256 @@
+"""Does amplitude amplification give the QRNN's activation? Numbers and plots (SPEC section 8).
+
+    python -m train.amplification --xor RUN --mnist RUN --rounds 0 1 2 3 4 6 --out runs/amplification
+
+For one neuron (orders 1-3) it tabulates the fixed-point schedule of every round count:
+queries, the guaranteed error `delta` at SPEC section 2's bound, the smallest success
+probability, and how evenly the amplified branch weights `|g(lambda)|` treat branches
+(the postselected model's nonlinearity is exactly that branches of different `lambda`
+are weighted `sqrt(lambda)`). For trained runs of `train.elman --task xor` and
+`train.mnist` it evaluates the same weights with `k` rounds instead of postselection:
+accuracy (argmax, and the expected sampled accuracy), the fidelity of the teacher-forced
+final state to the postselected one, and what a chip pays: the probability that every
+ancilla of a step succeeds, and that a whole sequence (every step's ancillas and every
+postselected word) does. Writes `amplification.json`, `amplification.md` and PNG plots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+from typing import Any, Sequence
+
+from train import common  # noqa: F401  (first: quiet TensorFlow, select tf-keras)
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from qrnn_tfq import QRNN  # noqa: E402
+from qrnn_tfq.amplification import amplified_success, fixed_point_schedule, neuron_success_bound  # noqa: E402
+from qrnn_tfq.training import atomic_writer, load_checkpoint  # noqa: E402
+from train.outputs import write_json  # noqa: E402
+
+XOR_SEQUENCES = 512  # fresh test sequences of the XOR task (seeded)
+EVAL_SEED = 20261128
+
+
+# ---- one neuron ----------------------------------------------------------------------------
+
+
+def neuron_table(orders: Sequence[int], rounds: Sequence[int]) -> list[dict[str, Any]]:
+    """Per order and round count: queries, delta, smallest success, and branch-weight spread."""
+    rows = []
+    for order in orders:
+        bound = neuron_success_bound(order)
+        lam = np.linspace(bound, 1.0, 2001)  # every success probability a branch can have
+        for k in rounds:
+            success = lam if k == 0 else amplified_success(lam, fixed_point_schedule(k, bound))
+            rows.append({
+                "order": order, "rounds": k, "queries": 2 * k + 1, "lower_bound": bound,
+                "delta": None if k == 0 else fixed_point_schedule(k, bound).delta,
+                "min_success": float(success.min()),
+                # max/min branch weight |g|: sqrt(1/bound) for postselection, -> 1 as k grows
+                "weight_ratio": float(np.sqrt(success.max() / success.min())),
+            })
+    return rows
+
+
+def plot_neuron(path: str, order: int, rounds: Sequence[int]) -> None:
+    bound = neuron_success_bound(order)
+    lam = np.linspace(bound, 1.0, 400)
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for k in rounds:
+        success = lam if k == 0 else amplified_success(lam, fixed_point_schedule(k, bound))
+        axes.plot(lam, success, label="postselection (k = 0)" if k == 0 else f"k = {k} ({2 * k + 1} queries)")
+    axes.set_xlabel("neuron success probability lambda(x) = c^2 + s^2")
+    axes.set_ylabel("success probability after amplification")
+    axes.set_title(f"Fixed-point amplification of an order-{order} neuron (w = {bound:g})", fontsize=10)
+    axes.legend(fontsize=8)
+    axes.grid(alpha=0.3)
+    _save(figure, path)
+
+
+# ---- trained runs --------------------------------------------------------------------------
+
+
+def load_run(folder: str) -> tuple[dict[str, Any], list[np.ndarray]]:
+    """The run's saved settings (summary.json "config") and its best weights."""
+    with open(os.path.join(folder, "summary.json")) as file:
+        summary = json.load(file)
+    config = summary.get("config") or summary.get("run_config")
+    if config is None:
+        raise SystemExit(f"error: {folder}/summary.json holds no run config")
+    checkpoint = load_checkpoint(os.path.join(folder, "best.npz"))
+    return config, list(checkpoint.model_weights)
+
+
+def make_layer(config: dict[str, Any], io_width: int, weights: list[np.ndarray], rounds: int) -> QRNN:
+    layer = QRNN(
+        workspace=config["workspace"], io_width=io_width, stages=config["stages"], degree=config["degree"],
+        order=config.get("order", 2), bias=config.get("bias", math.pi / 2), amplification=rounds,
+    )
+    layer.build(None)
+    for variable, value in zip(layer.weights, weights):
+        variable.assign(value)
+    return layer
+
+
+def sequence_costs(layer: QRNN, batch: dict[str, np.ndarray], reference_state: np.ndarray | None) -> dict[str, Any]:
+    """Teacher-forced: fidelity to the postselected final state and what a chip must pass."""
+    out = layer.run_sequences(batch, training=True)
+    scored = np.asarray(batch["scored"], bool)
+    log_ancilla = np.log10(out.ancilla_success.numpy())  # (B, T)
+    log_words = np.where(scored, 0.0, np.log10(np.maximum(out.postselection.numpy(), 1e-300)))  # unscored: postselected
+    state = out.final_state.numpy()
+    fidelity = None
+    if reference_state is not None:
+        fidelity = float(np.mean(np.abs(np.sum(np.conj(reference_state) * state, axis=-1)) ** 2))
+    return {
+        "state": state,
+        "fidelity": fidelity,
+        "log10_ancilla_success_per_step": float(log_ancilla.mean()),
+        "log10_sequence_success": float(np.median(log_ancilla.sum(1) + log_words.sum(1))),
+    }
+
+
+def xor_study(folder: str, rounds: Sequence[int]) -> list[dict[str, Any]]:
+    from data.sequences import task_by_name
+
+    config, weights = load_run(folder)
+    task = task_by_name(config["task"]["name"], length=config["task"]["length"])
+    sample = task.sample(XOR_SEQUENCES, seed=EVAL_SEED)
+    batch = {"inputs": sample.inputs, "targets": sample.targets, "scored": sample.scored.astype(np.float32)}
+    scored = np.asarray(sample.scored, bool)
+    rows, reference = [], None
+    for k in rounds:
+        layer = make_layer(config, task.io_width, weights, k)
+        costs = sequence_costs(layer, batch, reference)
+        reference = costs.pop("state") if k == 0 else reference
+        costs.pop("state", None)
+        argmax = layer.run_sequences(batch, training=False, measurement="argmax")
+        targets = np.asarray(layer.run_sequences(batch, training=True).measured)
+        right = (argmax.measured.numpy() == targets)[scored]
+        teacher = layer.run_sequences(batch, training=True).probabilities.numpy()
+        expected = np.take_along_axis(teacher, targets[..., None], -1)[..., 0][scored]
+        rows.append({"task": "xor", "rounds": k, "argmax_accuracy": float(right.mean()),
+                     "expected_sampled_accuracy": float(expected.mean()), **costs})
+    return rows
+
+
+def mnist_study(folder: str, rounds: Sequence[int]) -> list[dict[str, Any]]:
+    from train.mnist import fill_defaults, make_parser
+    from train.mnist_data import load_data
+    from train.mnist_eval import label_distribution, scores
+    from qrnn_tfq.training import QRNNSequenceModel
+
+    config, weights = load_run(folder)
+    args = fill_defaults(make_parser().parse_args([]))
+    for key, value in config.items():
+        if hasattr(args, key):
+            setattr(args, key, value)
+    args.digits = tuple(config.get("digits", args.digits))
+    data = load_data(args, folder)
+    test = data.test
+    batch = test.to_batch(np.arange(min(len(test), 256)))
+    arrays = {"inputs": batch.inputs, "targets": batch.targets, "scored": batch.scored}
+    rows, reference = [], None
+    for k in rounds:
+        layer = make_layer(config, data.io_lanes, weights, k)
+        joint, sampled = label_distribution(QRNNSequenceModel(layer), test, seed=EVAL_SEED)
+        result = scores(joint, sampled, test.class_indices, len(test.digits))
+        costs = sequence_costs(layer, arrays, reference)
+        reference = costs.pop("state") if k == 0 else reference
+        costs.pop("state", None)
+        rows.append({"task": "mnist", "rounds": k, "argmax_accuracy": result["argmax_accuracy"],
+                     "expected_sampled_accuracy": result["expected_sampled_accuracy"],
+                     "test_images": result["images"], **costs})
+    return rows
+
+
+# ---- output --------------------------------------------------------------------------------
+
+
+def plot_models(path: str, rows: list[dict[str, Any]]) -> None:
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for task in sorted({row["task"] for row in rows}):
+        mine = [row for row in rows if row["task"] == task]
+        ks = [row["rounds"] for row in mine]
+        left.plot(ks, [100 * row["argmax_accuracy"] for row in mine], "o-", label=f"{task} argmax")
+        left.plot(ks, [100 * row["expected_sampled_accuracy"] for row in mine], "s--", label=f"{task} sampled (expected)")
+        right.plot(ks, [row["log10_sequence_success"] for row in mine], "o-", label=f"{task}: whole sequence")
+        right.plot(ks, [row["log10_ancilla_success_per_step"] for row in mine], "s--", label=f"{task}: ancillas of one step")
+    left.set_xlabel("amplification rounds k (0: ideal postselection)")
+    left.set_ylabel("test accuracy (%)")
+    left.legend(fontsize=8)
+    right.set_xlabel("amplification rounds k")
+    right.set_ylabel("log10 success probability (median sequence / mean step)")
+    right.legend(fontsize=8)
+    for axes in (left, right):
+        axes.grid(alpha=0.3)
+    figure.suptitle("Trained models evaluated with amplified neurons instead of postselection", fontsize=10)
+    _save(figure, path)
+
+
+def _save(figure: Any, path: str) -> None:
+    figure.tight_layout()
+    with atomic_writer(path) as file:
+        figure.savefig(file, format="png", dpi=110)
+    plt.close(figure)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def markdown_table(rows: list[dict[str, Any]], keys: Sequence[str]) -> str:
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(_cell(row.get(key)) for key in keys) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m train.amplification", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--xor", metavar="RUN", help="a run folder of train.elman --task xor")
+    parser.add_argument("--mnist", metavar="RUN", help="a run folder of train.mnist (one model)")
+    parser.add_argument("--rounds", type=int, nargs="+", default=[0, 1, 2, 3, 4, 6], help="round counts (0: postselection)")
+    parser.add_argument("--orders", type=int, nargs="+", default=[1, 2, 3], help="neuron orders of the neuron table")
+    parser.add_argument("--out", default="runs/amplification", help="output folder (default runs/amplification)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's messages")
+    args = parser.parse_args(argv)
+    if any(k < 0 for k in args.rounds) or any(o < 1 for o in args.orders):
+        parser.error(f"--rounds must be >= 0 and --orders >= 1, got {args.rounds} and {args.orders}")
+    os.makedirs(args.out, exist_ok=True)
+    rounds = sorted(set(args.rounds) | {0})
+    result: dict[str, Any] = {"neuron": neuron_table(args.orders, rounds), "models": []}
+    for order in args.orders:
+        plot_neuron(os.path.join(args.out, f"neuron_order{order}.png"), order, rounds)
+    if args.xor:
+        result["models"] += xor_study(args.xor, rounds)
+    if args.mnist:
+        result["models"] += mnist_study(args.mnist, rounds)
+    write_json(os.path.join(args.out, "amplification.json"), result)
+    text = ["# Amplification study", "", "## One neuron", "",
+            markdown_table(result["neuron"], ["order", "rounds", "queries", "lower_bound", "delta", "min_success", "weight_ratio"])]
+    if result["models"]:
+        plot_models(os.path.join(args.out, "models.png"), result["models"])
+        text += ["", "## Trained models", "", markdown_table(result["models"], [
+            "task", "rounds", "argmax_accuracy", "expected_sampled_accuracy", "fidelity",
+            "log10_ancilla_success_per_step", "log10_sequence_success"])]
+    with atomic_writer(os.path.join(args.out, "amplification.md"), "w") as file:
+        file.write("\n".join(text) + "\n")
+    print("\n".join(text))
+    print(f"Wrote {args.out}/: amplification.json, amplification.md, neuron_order*.png"
+          + (", models.png" if result["models"] else ""))
+    return result
+
+
+if __name__ == "__main__":
+    main()
