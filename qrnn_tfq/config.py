@@ -24,6 +24,7 @@ import math
 
 from qrnn_tfq.amplification import FixedPointSchedule, fixed_point_schedule, neuron_success_bound
 
+RECURRENCES = ("postselected", "coherent")
 MAX_LANES = 30  # 2^30 amplitudes per sample is already 4 GiB in float32.
 
 
@@ -44,6 +45,9 @@ class QRNNConfig:
         amplification_bound: the lower bound `w` on a neuron's success probability the
             amplification phases are computed for; None takes SPEC section 2's
             `2^(1 - 2^ord)`, which every branch meets.
+        recurrence: "postselected" (the paper's QRNN: each step measures a word and
+            renormalises) or "coherent" (SPEC section 8: order-0 neurons, the output stage
+            only read out, no measurement; the whole sequence is one unitary circuit).
     """
 
     workspace_lanes: int
@@ -54,6 +58,7 @@ class QRNNConfig:
     bias: float = math.pi / 2
     amplification: int = 0
     amplification_bound: float | None = None
+    recurrence: str = "postselected"
 
     def __post_init__(self) -> None:
         for name, low in (("workspace_lanes", 1), ("io_lanes", 1), ("stages", 0), ("order", 0)):
@@ -80,6 +85,13 @@ class QRNNConfig:
         if not math.isfinite(self.bias):
             raise ValueError(f"`bias` must be a finite number, got {self.bias}.")
         self._check_amplification()
+        if self.recurrence not in RECURRENCES:
+            raise ValueError(f"`recurrence` must be one of {RECURRENCES}, got {self.recurrence!r}.")
+        if self.recurrence == "coherent" and (self.order != 0 or self.amplification):
+            raise ValueError(
+                "The coherent recurrence (SPEC section 8) needs neurons of order 0 and no amplification, got "
+                f"order={self.order}, amplification={self.amplification}."
+            )
 
     def _check_amplification(self) -> None:
         rounds, bound = self.amplification, self.amplification_bound

@@ -99,12 +99,17 @@ def apply_neuron(config: QRNNConfig, state: tf.Tensor, neuron: int, cos: tf.Tens
 def choose_words(
     probabilities: tf.Tensor, target: tf.Tensor, scored: tf.Tensor, measurement: str, seed: tf.Tensor
 ) -> tf.Tensor:
-    """The word to measure (SPEC section 4): the target, or at scored steps a sample or argmax."""
+    """The word to measure (SPEC section 4): the target, or at scored steps a sample or argmax.
+
+    Sampling runs in float32 (float64 stays float64): TensorFlow's sampler takes neither
+    float16 nor bfloat16, and float16's floor (6e-5) would lift the rarest words' odds.
+    """
     if measurement == "target":
         return target
     if measurement == "argmax":
         chosen = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
     elif measurement == "sample":
+        probabilities = tf.cast(probabilities, tf.float64 if probabilities.dtype == tf.float64 else tf.float32)
         logits = tf.math.log(tf.maximum(probabilities, state_ops.tiny(probabilities.dtype)))
         chosen = tf.random.stateless_categorical(logits, 1, seed=seed, dtype=tf.int32)[:, 0]
     else:
@@ -135,9 +140,14 @@ def step_batch_last(
     measured_one_hot = tf.one_hot(measured, config.num_words, dtype=probabilities.dtype)
     postselection = tf.reduce_sum(measured_one_hot * probabilities, axis=-1)  # (B,)
     # Measurement (step 7): project on the measured word's branch and renormalise.
-    gains = tf.transpose(tf.matmul(tf.cast(measured_one_hot, dtype), factors.output_gains))  # (2^W, B)
-    branch_weight = tf.reduce_sum(measured_one_hot * weights, axis=-1)  # (B,)
-    next_state = gains * state * tf.cast(state_ops.inverse_sqrt(branch_weight), dtype)
+    if config.recurrence == "coherent":
+        # SPEC section 8: the output stage is only read out; the in/out lanes are back in
+        # |0> after step 4, so the state carried forward is the workspace state as it is.
+        next_state = state
+    else:
+        gains = tf.transpose(tf.matmul(tf.cast(measured_one_hot, dtype), factors.output_gains))  # (2^W, B)
+        branch_weight = tf.reduce_sum(measured_one_hot * weights, axis=-1)  # (B,)
+        next_state = gains * state * tf.cast(state_ops.inverse_sqrt(branch_weight), dtype)
     ancilla_success = success * tf.stop_gradient(total)
     return StepOutputs(probabilities, measured, postselection, next_state, ancilla_success)
 
