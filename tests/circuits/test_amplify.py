@@ -116,3 +116,15 @@ def test_errors_name_the_value():
         fixed_point_schedule(1, 1.5)
     with pytest.raises(ValueError, match="order >= 1.*got order 0"):
         num_amplified_ancillas(QRNNConfig(workspace_lanes=2, io_lanes=1, order=0))
+
+
+@pytest.mark.parametrize("order, rounds", [(1, 1), (2, 2), (2, 4), (3, 3)])
+def test_every_branch_succeeds_with_one_minus_delta_squared(order, rounds):
+    """The circuit itself, on every basis branch: success >= 1 - delta^2 (lambda >= w always holds)."""
+    config, _, theta, phi, params, lanes, ancillas = _setup(2, 1, 2, order, seed=20 + order)
+    schedule = fixed_point_schedule(rounds, neuron_success_bound(order))
+    for neuron in range(config.num_neurons):
+        circuit = amplified_neuron_circuit(config, neuron, lanes, ancillas, schedule)
+        for index in range(2**config.num_lanes):
+            _, success = simulate_postselected(circuit, lanes, index, params, real=False)
+            assert success >= 1 - schedule.delta**2 - 1e-9
