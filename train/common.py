@@ -1,61 +1,52 @@
-"""What the training programs in `train/` share: arguments, output folders, progress
-bars, result files and plots. The training itself is `qrnn_tfq.training.Trainer`.
+"""What the training programs in `train/` share: arguments, output folders and the runs of
+sequence tasks (`qrnn_tfq.training.Trainer`); bars, files and plots are `train.outputs`'.
 
 Every run writes into its folder: `latest.npz` and `best.npz` (checkpoints),
 `history.csv` (one row per step), `training_curve.png` and `summary.json`. With
 `--seeds N` the seeds `seed .. seed+N-1` run one after another, each in its own folder,
-and a `summary.json` over all of them goes to the parent folder.
+and a `summary.json` over all of them goes to the parent folder. A run locks its (top)
+folder and starts over a run there only with `--overwrite` (`train.run_folder`).
 """
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import math
 import os
+import statistics
+import time
+from typing import Any, Sequence
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
+import qrnn_tfq  # (selects tf-keras before TensorFlow loads)
 
-import argparse  # noqa: E402
-import csv  # noqa: E402
-import dataclasses  # noqa: E402
-import io  # noqa: E402
-import json  # noqa: E402
-import logging  # noqa: E402
-import math  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from typing import Any, Sequence  # noqa: E402
-
-import qrnn_tfq  # noqa: E402  (selects tf-keras before TensorFlow loads)
-
-import matplotlib  # noqa: E402
-import numpy as np  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from data.sequences import TaskSpec  # noqa: E402
-from qrnn_tfq.baselines import BASELINE_KINDS, ENCODINGS, RecurrentBaseline  # noqa: E402
-from qrnn_tfq.losses import LOSSES  # noqa: E402
-from qrnn_tfq.training import (  # noqa: E402
-    HISTORY_FIELDS,
+from data.sequences import TaskSpec
+from qrnn_tfq.baselines import BASELINE_KINDS, ENCODINGS, RecurrentBaseline
+from qrnn_tfq.losses import LOSSES
+from qrnn_tfq.training import (
+    BEST_CHECKPOINT,
     LATEST_CHECKPOINT,
     OPTIMIZERS,
     QRNNSequenceModel,
-    StepRecord,
     Trainer,
     TrainerConfig,
     TrainingResult,
     VALIDATIONS,
-    atomic_write_text,
-    atomic_writer,
-    history_columns,
     load_checkpoint,
     make_optimizer,
 )
+from train import quiet, run_folder
+from train.outputs import CHECKPOINTS, ProgressBar, outputs_line, run_title
+from train.outputs import plot_history as plot_history
+from train.outputs import write_history_csv as write_history_csv
+from train.outputs import write_json as write_json
 
 RUNS_FOLDER = "runs"
+RUN_OUTPUTS = ("summary.json", "history.csv", "training_curve.png", *CHECKPOINTS)
+RESUME_SOURCES = ("latest", "best")
 # Arguments that do not change what a run computes, so a resumed run may change them.
-_NOT_RUN_CONFIG = ("out", "resume", "seeds", "seed", "max_steps", "stop_loss", "target_loss", "progress", "verbose")
+_NOT_RUN_CONFIG = ("out", "resume", "resume_from", "overwrite", "seeds", "seed", "max_steps", "stop_loss", "target_loss",
+                   "progress", "verbose")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,9 +148,28 @@ def add_training_arguments(parser: argparse.ArgumentParser, default_help: str = 
     group.add_argument("--seed", type=non_negative_int, default=0, help="first seed (default 0)")
     group.add_argument("--seeds", type=positive_int, default=1, help="run this many seeds and report the median steps")
     group.add_argument("--out", help="output folder (default runs/<program>-seed<N>)")
-    group.add_argument("--resume", action="store_true", help="continue from <out>/latest.npz if it exists")
+    add_resume_arguments(group, "continue from <out>/latest.npz (each seed's) if it exists")
     group.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    group.add_argument("-v", "--verbose", action="store_true", help="log every validation")
+    group.add_argument("-v", "--verbose", action="store_true", help="log every validation; show TensorFlow's messages")
+
+
+def add_resume_arguments(group: argparse._ArgumentGroup, resume_help: str) -> None:
+    """`--resume`, `--resume-from` and `--overwrite`: what a run does with a run already in its folder."""
+    group.add_argument("--resume", action="store_true", help=resume_help)
+    group.add_argument("--resume-from", choices=RESUME_SOURCES,
+                       help="the checkpoint --resume continues from (implies --resume): latest.npz (default) or "
+                            "best.npz, e.g. when latest.npz is damaged (the steps after the best one run again)")
+    group.add_argument("--overwrite", action="store_true",
+                       help="delete a run already in the folder and start afresh (else such a folder is refused)")
+
+
+def check_run_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
+    """`--resume-from` implies `--resume`, which excludes `--overwrite`; returns the completed arguments."""
+    if args.resume_from is not None:
+        args = argparse.Namespace(**{**vars(args), "resume": True})
+    if args.resume and args.overwrite:
+        parser.error("--overwrite starts afresh; it cannot be combined with --resume or --resume-from")
+    return args
 
 
 def fill_defaults(args: argparse.Namespace, defaults: Defaults) -> argparse.Namespace:
@@ -206,43 +216,45 @@ def group_folder(args: argparse.Namespace, prefix: str) -> str:
     return args.out or os.path.join(RUNS_FOLDER, f"{prefix}-seeds{args.seed}-{args.seed + args.seeds - 1}")
 
 
-class ProgressBar:
-    """A tqdm bar over the step budget that shows the loss, validation loss and p_min."""
-
-    def __init__(self, total: int, initial: int, description: str, enabled: bool) -> None:
-        self.bar = tqdm(total=total, initial=initial, desc=description, unit="step", disable=not enabled, dynamic_ncols=True)
-        self.validation_loss = float("nan")
-
-    def __call__(self, record: StepRecord) -> None:
-        if record.validated:
-            self.validation_loss = record.validation_loss
-        self.bar.update(1)
-        self.bar.set_postfix(
-            loss=f"{record.train_loss:.3g}", val=f"{self.validation_loss:.3g}", p_min=f"{record.min_postselection:.2g}",
-            refresh=False,
-        )
-
-    def close(self) -> None:
-        self.bar.close()
-
-
-def resume(trainer: Trainer, path: str, config: dict[str, Any]) -> int | None:
-    """Restores `path` into `trainer` if it exists (its run settings must equal `config`);
-    returns the step it resumed from. A mismatch or a corrupt file exits with a clear message."""
+def resume(trainer: Trainer, folder: str, config: dict[str, Any], source: str | None = None) -> int | None:
+    """Restores `folder`/latest.npz (or best.npz, `source`) into `trainer` if it exists (its run
+    settings must equal `config`); returns the step it resumed from. A mismatch or a corrupt
+    file exits with a clear message, which offers an intact best.npz."""
+    name = BEST_CHECKPOINT if source == "best" else LATEST_CHECKPOINT
+    path = os.path.join(folder, name)
     if not os.path.exists(path):
+        if source == "best" and os.path.exists(os.path.join(folder, LATEST_CHECKPOINT)):
+            raise SystemExit(f"error: cannot resume from {path}: there is none (--resume-from latest continues from "
+                             f"{os.path.join(folder, LATEST_CHECKPOINT)})")
         print(f"no checkpoint at {path}; starting a new run")
         return None
     try:
         saved = load_checkpoint(path).config.get("run", {})
-        different = {key: (saved.get(key), config.get(key)) for key in sorted(set(saved) | set(config))
-                     if saved.get(key) != config.get(key)}
-        if different:
-            raise SystemExit(
-                f"error: cannot resume from {path}: its settings differ from this run's as (checkpoint, now): {different}"
-            )
+    except ValueError as error:
+        raise SystemExit(f"error: cannot resume from {path}: {error}{_best_hint(folder, name)}") from error
+    different = {key: (saved.get(key), config.get(key)) for key in sorted(set(saved) | set(config))
+                 if saved.get(key) != config.get(key)}
+    if different:
+        raise SystemExit(
+            f"error: cannot resume from {path}: its settings differ from this run's as (checkpoint, now): {different}"
+        )
+    try:
         return trainer.restore(path).step
     except ValueError as error:
         raise SystemExit(f"error: cannot resume from {path}: {error}") from error
+
+
+def _best_hint(folder: str, damaged: str) -> str:
+    """How to go on when `damaged` cannot be read: from an intact best.npz, or afresh."""
+    try:
+        best = None if damaged == BEST_CHECKPOINT else load_checkpoint(os.path.join(folder, BEST_CHECKPOINT))
+    except (FileNotFoundError, ValueError):
+        best = None
+    if best is None:
+        return "\nThere is no intact best.npz to continue from; --overwrite starts afresh."
+    loss = "" if best.best_validation_loss is None else f", validation loss {best.best_validation_loss:.4g}"
+    return (f"\n{best.path} is intact (step {best.step}{loss}): add --resume-from best to continue from it "
+            f"(the steps after {best.step} run again), or --overwrite to start afresh.")
 
 
 def make_trainer(args: argparse.Namespace, task: TaskSpec, model: Any, seed: int, **kwargs: Any) -> Trainer:
@@ -272,21 +284,18 @@ def train_seed(args: argparse.Namespace, task: TaskSpec, program: str, prefix: s
     if isinstance(model, RecurrentBaseline):
         print(f"{model.kind} baseline (hidden {model.hidden}, {model.encoding} input): {model.num_parameters} parameters", flush=True)
     trainer = make_trainer(args, task, model, seed, checkpoint_dir=folder, run_config=config)
-    latest = os.path.join(folder, LATEST_CHECKPOINT)
-    if args.resume:
-        resumed_from = resume(trainer, latest, config)
-    else:
-        resumed_from = None
-        if os.path.exists(latest):
-            print(f"note: a new run replaces the checkpoints in {folder} (--resume continues one)")
-    bar = ProgressBar(args.max_steps, trainer.step, f"{prefix} seed {seed}", args.progress)
+    resumed_from = resume(trainer, folder, config, args.resume_from) if args.resume else None
+    bar = ProgressBar(args.max_steps, trainer.step, f"{prefix} seed {seed}", args.progress, history=trainer.history)
     trainer.on_step = bar
     try:
         result = trainer.fit()
     finally:
         bar.close()
     summary = summarize(result, trainer.config, config, seed, folder, resumed_from, model)
-    write_outputs(folder, result, summary, args.stop_loss)
+    write_history_csv(os.path.join(folder, "history.csv"), result.history)
+    title = run_title(program, args, config["task"], seed, getattr(model, "hidden", None))
+    plot_history(os.path.join(folder, "training_curve.png"), result.history, args.stop_loss, title)
+    write_json(os.path.join(folder, "summary.json"), summary)
     return summary
 
 
@@ -330,60 +339,7 @@ def summarize(
     }
 
 
-# ---- outputs -----------------------------------------------------------------------------
-
-
-def write_json(path: str, value: Any) -> None:
-    """Writes `value` as JSON atomically; non-finite floats become null (JSON has no NaN)."""
-    def clean(item: Any) -> Any:
-        if isinstance(item, float) and not math.isfinite(item):
-            return None
-        if isinstance(item, dict):
-            return {key: clean(v) for key, v in item.items()}
-        if isinstance(item, (list, tuple)):
-            return [clean(v) for v in item]
-        return item
-
-    atomic_write_text(path, json.dumps(clean(value), indent=2, allow_nan=False) + "\n")
-
-
-def write_history_csv(path: str, history: Sequence[StepRecord]) -> None:
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(HISTORY_FIELDS)
-    for row in history:
-        writer.writerow(["" if getattr(row, name) is None else getattr(row, name) for name in HISTORY_FIELDS])
-    atomic_write_text(path, text.getvalue())
-
-
-def plot_history(path: str, history: Sequence[StepRecord], stop_loss: float | None, title: str) -> None:
-    columns = history_columns(history)
-    steps, validated = columns["step"], ~np.isnan(columns["validation_loss"])
-    floor = 1e-12  # the shifted loss reaches 0; keep the log axis finite
-    figure, (losses, accuracies) = plt.subplots(2, 1, figsize=(7, 6), sharex=True, height_ratios=(2, 1))
-    losses.semilogy(steps, columns["train_loss"].clip(floor), lw=0.6, alpha=0.6, label="training loss")
-    losses.semilogy(steps[validated], columns["validation_loss"][validated].clip(floor), "o-", ms=2, label="validation loss")
-    if stop_loss is not None and stop_loss > 0:
-        losses.axhline(stop_loss, color="k", ls="--", lw=0.8, label=f"stop loss {stop_loss:g}")
-    losses.set_ylabel("loss")
-    losses.set_title(title)
-    losses.legend()
-    for name, label in (("validation_argmax_accuracy", "argmax accuracy"), ("validation_sampled_accuracy", "sampled accuracy")):
-        accuracies.plot(steps[validated], columns[name][validated], ".-", ms=2, label=label)
-    accuracies.set_xlabel("step")
-    accuracies.set_ylabel("validation accuracy")
-    accuracies.set_ylim(-0.02, 1.02)
-    accuracies.legend()
-    figure.tight_layout()
-    with atomic_writer(path) as file:
-        figure.savefig(file, format="png", dpi=120)
-    plt.close(figure)
-
-
-def write_outputs(folder: str, result: TrainingResult, summary: dict[str, Any], stop_loss: float | None) -> None:
-    write_history_csv(os.path.join(folder, "history.csv"), result.history)
-    plot_history(os.path.join(folder, "training_curve.png"), result.history, stop_loss, os.path.basename(folder))
-    write_json(os.path.join(folder, "summary.json"), summary)
+# ---- results -----------------------------------------------------------------------------
 
 
 def median_steps(steps: Sequence[int | None]) -> float | None:
@@ -402,11 +358,27 @@ def describe(summary: dict[str, Any]) -> str:
 
 
 def run_seeds(args: argparse.Namespace, task: TaskSpec, program: str, prefix: str) -> list[dict[str, Any]]:
-    """Train every seed, print what each reached and, for several, the median; write the summaries."""
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    """Train every seed, print what each reached and, for several, the median; write the
+    summaries and say where they are. The (top) folder is locked meanwhile."""
+    quiet.configure_logging(args.verbose)
+    seeds = range(args.seed, args.seed + args.seeds)
+    top = group_folder(args, prefix) if args.seeds > 1 else seed_folder(args, prefix, args.seed)
+    with run_folder.RunLock(top):
+        config = run_config(args, task, program)
+        wanted = {seed_folder(args, prefix, seed): {**config, "seed": seed} for seed in seeds}
+        run_folder.check_out_folder(top, wanted, resume=args.resume, overwrite=args.overwrite)
+        summaries = _run_seeds(args, task, program, prefix, seeds)
+    if args.seeds == 1:
+        print(outputs_line(top, RUN_OUTPUTS), flush=True)
+    else:
+        print(outputs_line(top, ("summary.json",), list(wanted), RUN_OUTPUTS), flush=True)
+    return summaries
+
+
+def _run_seeds(args: argparse.Namespace, task: TaskSpec, program: str, prefix: str, seeds: range) -> list[dict[str, Any]]:
     start = time.perf_counter()
     summaries = []
-    for seed in range(args.seed, args.seed + args.seeds):
+    for seed in seeds:
         summary = train_seed(args, task, program, prefix, seed)
         print(describe(summary), flush=True)
         summaries.append(summary)

@@ -43,7 +43,7 @@ def make_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> list[dict]:
     """Parse `argv`, train every seed and return the per-seed summaries."""
     parser = make_parser()
-    parsed = parser.parse_args(argv)
+    parsed = common.check_run_arguments(parser, parser.parse_args(argv))
     common.check_baseline_arguments(parser, parsed)
     args = common.fill_defaults(parsed, TASK_DEFAULTS[parsed.task])
     options = {} if args.length is None else {"length": args.length}

@@ -40,7 +40,7 @@ from tqdm import tqdm  # noqa: E402
 from data.sequences import TaskSpec, task_by_name  # noqa: E402
 from qrnn_tfq.gradients import measure_gradients  # noqa: E402
 from qrnn_tfq.training import TrainingResult, atomic_write_text, atomic_writer  # noqa: E402
-from train import dna, elman  # noqa: E402
+from train import dna, elman, quiet, run_folder  # noqa: E402
 
 RESULTS_FOLDER = os.path.join("docs", "results")
 _LEGEND_NOTE = "bars: quartiles; x: a run that did not reach the loss, drawn at its step budget"
@@ -455,6 +455,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--plot-only", action="store_true", help="run nothing: redraw the plot from the CSV (as --limit 0)")
     parser.add_argument("--out", default=RESULTS_FOLDER, help=f"output folder (default {RESULTS_FOLDER})")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every validation; show TensorFlow's messages")
     return parser
 
 
@@ -469,7 +470,19 @@ def main(argv: Sequence[str] | None = None) -> str:
     suffix = f"-{args.protocol}" if args.name == "gradients" and args.protocol != "honest" else ""
     stem = os.path.join(args.out, args.name + suffix + ("-quick" if args.quick else ""))
     csv_path, png_path = stem + ".csv", stem + ".png"
-    os.makedirs(args.out, exist_ok=True)
+    quiet.configure_logging(args.verbose)
+    start = time.perf_counter()
+    with run_folder.RunLock(args.out, os.path.basename(stem) + ".lock"):  # one run of a study at a time
+        rows = _run_study(study, args, csv_path)
+        if rows:
+            study.plot(rows, png_path, args)
+    plot = f"plot {png_path}" if rows else "no plot (no rows)"
+    print(f"{args.name}: {len(rows)} rows in {csv_path}, {plot} ({time.perf_counter() - start:.1f} s)", flush=True)
+    return csv_path
+
+
+def _run_study(study: Study, args: argparse.Namespace, csv_path: str) -> list[dict[str, str]]:
+    """Run the study's jobs not yet in its CSV, rewriting the CSV after each; returns all rows."""
     rows = read_rows(csv_path)
     job_fields = [name for name in study.key_fields if name != "phase"]
     done = {_key(row, job_fields) for row in rows}
@@ -479,7 +492,6 @@ def main(argv: Sequence[str] | None = None) -> str:
     elif args.limit is not None:
         todo = todo[: args.limit]
     print(f"{args.name}: {len(todo)} runs to do, {len(rows)} rows already in {csv_path}", flush=True)
-    start = time.perf_counter()
     bar = tqdm(todo, desc=args.name, unit="run", disable=not args.progress, dynamic_ncols=True)
     for job in bar:
         bar.set_postfix_str(" ".join(f"{k}={v}" for k, v in job.key.items()), refresh=True)
@@ -490,10 +502,7 @@ def main(argv: Sequence[str] | None = None) -> str:
         for row in new:
             tqdm.write(_describe(row), file=None)
     bar.close()
-    if rows:
-        study.plot(rows, png_path, args)
-    print(f"{args.name}: {len(rows)} rows in {csv_path}, plot {png_path} ({time.perf_counter() - start:.1f} s)", flush=True)
-    return csv_path
+    return rows
 
 
 def _describe(row: dict[str, str]) -> str:

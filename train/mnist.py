@@ -47,7 +47,9 @@ Output folder (default `runs/mnist-<digits>[-<augment>]-seed<N>`): `latest.npz`,
 `best.npz`, `history.csv`, `training_curve.png`, `confusion_matrix.png` and
 `summary.json` (with the command and the wall time); an ensemble puts each member in
 `seed<N>/` and the ensemble's summary and confusion matrix beside them. `--resume`
-continues every member from its `latest.npz` (a finished member is only evaluated).
+continues every member from its `latest.npz` (a finished member is only evaluated;
+`--resume-from best`: from `best.npz`). A run locks its folder (`run.lock`) and refuses a
+folder that holds a run unless `--resume` continues it or `--overwrite` deletes it.
 With `--replace-above LOSS` an ensemble sets aside a member whose best validation loss
 stayed above LOSS (one that never left chance level) and trains the next unused seed in
 its place, at most K times; the summary lists the set-aside members with their scores.
@@ -69,7 +71,6 @@ from train import common  # first: it selects tf-keras before TensorFlow loads
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from tqdm import tqdm  # noqa: E402
 
 from data import mnist_augment  # noqa: E402
 from qrnn_tfq.losses import LOSSES  # noqa: E402
@@ -81,7 +82,6 @@ from qrnn_tfq.training import (  # noqa: E402
     OPTIMIZERS,
     VALIDATIONS,
     QRNNSequenceModel,
-    StepRecord,
     Trainer,
     TrainerConfig,
     ScaledSchedule,
@@ -96,6 +96,8 @@ from train.mnist_data import CODES_FILE as CODES_FILE  # noqa: E402
 from train.mnist_data import BalancedBatches as BalancedBatches  # noqa: E402
 from train.mnist_data import MnistData, load_data, parse_digits  # noqa: E402
 from train.mnist_eval import label_distribution, plot_confusion, scores  # noqa: E402
+from train import quiet, run_folder  # noqa: E402
+from train.outputs import CHECKPOINTS, ProgressBar, outputs_line  # noqa: E402
 
 PROGRAM = "train.mnist"
 DEFAULT_DIGITS = (0, 1)
@@ -108,8 +110,8 @@ LBFGS_BATCH = 1000  # images per digit of the fixed L-BFGS batch
 MINIBATCH_LBFGS = "lbfgs-minibatch"
 LR_DECAY_FLOOR = 0.05  # the cosine decay ends at this fraction of the learning rate
 # Arguments that do not change what a model computes, so `--resume` may change them.
-_NOT_RUN_CONFIG = ("out", "resume", "max_steps", "patience", "stop_loss", "progress", "verbose", "ensemble", "seed",
-                   "test_size", "seeds", "replace_above")
+_NOT_RUN_CONFIG = ("out", "resume", "resume_from", "overwrite", "max_steps", "patience", "stop_loss", "progress", "verbose",
+                   "ensemble", "seed", "test_size", "seeds", "replace_above")
 
 logger = logging.getLogger(__name__)
 
@@ -191,10 +193,10 @@ def make_parser() -> argparse.ArgumentParser:
                        help="ensemble: a member whose best validation loss stays above LOSS is set aside and a model "
                             "of the next unused seed trained in its place, at most K times (default: keep every member)")
     group.add_argument("--out", help="output folder (default runs/mnist-<digits>-seed<N>)")
-    group.add_argument("--resume", action="store_true", help="continue from <out>/latest.npz (each member's) if it exists")
+    common.add_resume_arguments(group, "continue from <out>/latest.npz (each member's) if it exists")
     group.add_argument("--quick", action="store_true", help="a few hundred images and a few steps (tests, demos)")
     group.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    group.add_argument("-v", "--verbose", action="store_true", help="log every validation")
+    group.add_argument("-v", "--verbose", action="store_true", help="log every validation; show TensorFlow's messages")
     return parser
 
 
@@ -250,24 +252,6 @@ def default_folder(args: argparse.Namespace) -> str:
 # ---- training ----------------------------------------------------------------------------
 
 
-class ProgressBar:
-    """tqdm over the step budget: training loss, validation accuracy and loss, smallest postselection probability."""
-
-    def __init__(self, total: int, initial: int, description: str, enabled: bool) -> None:
-        self.bar = tqdm(total=total, initial=initial, desc=description, unit="step", disable=not enabled, dynamic_ncols=True)
-        self.accuracy = self.loss = float("nan")
-
-    def __call__(self, record: StepRecord) -> None:
-        if record.validated:
-            self.accuracy, self.loss = record.validation_argmax_accuracy, record.validation_loss
-        self.bar.update(1)
-        self.bar.set_postfix(loss=f"{record.train_loss:.3g}", val_acc=f"{self.accuracy:.3f}", val_loss=f"{self.loss:.3g}",
-                             p_min=f"{record.min_postselection:.2g}", refresh=False)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
 def make_mnist_optimizer(args: argparse.Namespace) -> tuple[Any, ScaledSchedule]:
     """`make_optimizer`, with the cosine decay of `--lr-decay-steps` (a function of the optimizer's
     step counter, which checkpoints keep, so a resumed run continues the schedule) under a
@@ -306,13 +290,11 @@ def train_member(args: argparse.Namespace, data: MnistData, seed: int, folder: s
         trainer = Trainer(model, optimizer,
                           BalancedBatches(data.train, args.batch, seed), data.validation.to_batch(), trainer_config,
                           checkpoint_dir=folder, run_config=config, lr_scale=schedule.scale)
-    latest = os.path.join(folder, LATEST_CHECKPOINT)
-    resumed_from = common.resume(trainer, latest, config) if args.resume else None
+    resumed_from = common.resume(trainer, folder, config, args.resume_from) if args.resume else None
     if args.init_from is not None and resumed_from is None:
         initial_weights(model, args.init_from, seed, args.ensemble)
-    if not args.resume and os.path.exists(latest):
-        print(f"note: a new run replaces the checkpoints in {folder} (--resume continues one)")
-    bar = ProgressBar(args.max_steps, trainer.step, f"mnist {','.join(map(str, args.digits))} seed {seed}", args.progress)
+    bar = ProgressBar(args.max_steps, trainer.step, f"mnist {','.join(map(str, args.digits))} seed {seed}", args.progress,
+                      accuracy=True, history=trainer.history)
     trainer.on_step = bar
     try:
         result = trainer.fit()
@@ -393,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     start = time.perf_counter()
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser = make_parser()
-    args = fill_defaults(parser.parse_args(arguments))
+    args = fill_defaults(common.check_run_arguments(parser, parser.parse_args(arguments)))
     if args.augment == "none" and (args.supervised or args.augment_input != "raw"):
         parser.error("--supervised and --augment-input need --augment pca or umap")
     if args.supervised and args.augment != "umap":
@@ -402,10 +384,29 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         parser.error("--lbfgs-keep-best is for the fixed step: a line-searched step never raises the loss")
     if args.replace_above is not None and args.ensemble == 1:
         parser.error(f"--replace-above {args.replace_above} needs --ensemble K with K > 1")
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    quiet.configure_logging(args.verbose)
     command = f"python -m {PROGRAM}" + ("" if not arguments else " " + shlex.join(arguments))
     out = args.out or default_folder(args)
-    os.makedirs(out, exist_ok=True)
+    seeds = list(range(args.seed, args.seed + args.ensemble))
+    with run_folder.RunLock(out):
+        wanted = {member_folder(args, out, seed): {**run_config(args), "model_seed": seed, "seed": seed} for seed in seeds}
+        run_folder.check_out_folder(out, wanted, resume=args.resume, overwrite=args.overwrite)
+        summary = train_and_score(args, out, command, start)
+    results = ("summary.json", "history.csv", "training_curve.png", "confusion_matrix.png", CODES_FILE, *CHECKPOINTS)
+    if args.ensemble == 1:
+        print(outputs_line(out, results), flush=True)
+    else:
+        members = [m["folder"] for m in (*summary["members"], *summary["set_aside"])]
+        print(outputs_line(out, ("summary.json", "confusion_matrix.png", CODES_FILE), members, results), flush=True)
+    return summary
+
+
+def member_folder(args: argparse.Namespace, out: str, seed: int) -> str:
+    return out if args.ensemble == 1 else os.path.join(out, f"seed{seed}")
+
+
+def train_and_score(args: argparse.Namespace, out: str, command: str, start: float) -> dict[str, Any]:
+    """Train (or load) every member into `out`, score the test set and write the summaries; returns `out`'s."""
     data = load_data(args, out)
     num_classes = len(args.digits)
     classes = data.test.class_indices
@@ -414,7 +415,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     queue = list(seeds)
     while queue:
         seed = queue.pop(0)
-        folder = out if args.ensemble == 1 else os.path.join(out, f"seed{seed}")
+        folder = member_folder(args, out, seed)
         member_start = time.perf_counter()
         try:
             model, result, resumed_from = train_member(args, data, seed, folder)

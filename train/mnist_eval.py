@@ -51,14 +51,28 @@ def scores(joint: np.ndarray, sampled: np.ndarray, classes: np.ndarray, num_clas
     }
 
 
-def plot_confusion(path: str, confusion: Sequence[Sequence[int]], digits: Sequence[int], title: str) -> None:
+def relative_luminance(rgba: np.ndarray) -> np.ndarray:
+    """WCAG relative luminance (0 black .. 1 white) of sRGB colours (..., 3 or 4)."""
+    rgb = np.asarray(rgba, dtype=np.float64)[..., :3]
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return linear @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def text_colours(rgba: np.ndarray) -> np.ndarray:
+    """"black" or "white", whichever contrasts more with each background colour (..., 4)."""
+    return np.where(relative_luminance(rgba) > 0.179, "black", "white")  # 0.179: equal contrast with both
+
+
+def confusion_figure(confusion: Sequence[Sequence[int]], digits: Sequence[int], title: str) -> Any:
+    """The confusion matrix as a figure: cells shaded by the fraction of the true digit, each
+    with its count in the colour that reads on its shade."""
     matrix = np.asarray(confusion)
     size = max(3.0, 0.55 * len(digits) + 1.5)
     figure, axes = plt.subplots(figsize=(size + 0.8, size))
     image = axes.imshow(matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1), cmap="Blues", vmin=0, vmax=1)
+    colours = text_colours(image.cmap(image.norm(image.get_array())))
     for (row, column), count in np.ndenumerate(matrix):
-        axes.text(column, row, str(count), ha="center", va="center", fontsize=8,
-                  color="white" if row == column else "black")
+        axes.text(column, row, str(count), ha="center", va="center", fontsize=8, color=str(colours[row, column]))
     axes.set_xticks(range(len(digits)), [str(d) for d in digits])
     axes.set_yticks(range(len(digits)), [str(d) for d in digits])
     axes.set_xlabel("predicted (argmax)")
@@ -66,6 +80,11 @@ def plot_confusion(path: str, confusion: Sequence[Sequence[int]], digits: Sequen
     axes.set_title(title, fontsize=9)
     figure.colorbar(image, ax=axes, fraction=0.046, label="fraction of the true digit")
     figure.tight_layout()
+    return figure
+
+
+def plot_confusion(path: str, confusion: Sequence[Sequence[int]], digits: Sequence[int], title: str) -> None:
+    figure = confusion_figure(confusion, digits, title)
     with atomic_writer(path) as file:
         figure.savefig(file, format="png", dpi=120)
     plt.close(figure)

@@ -63,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--classifier", choices=CLASSIFIERS, default="knn", help="k-nearest neighbours or logistic "
                                                                                  "regression (default knn)")
     parser.add_argument("--neighbours", type=int, default=15, help="k (default 15)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's messages")
     args = parser.parse_args(argv)
     if (args.run is None) == (args.digits is None):
         parser.error("give a run folder or --digits, not both")
