@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 
-from train import common, elman, run_folder  # first: selects tf-keras before TensorFlow loads
+from train import common, elman, experiments, run_folder  # first: selects tf-keras before TensorFlow loads
 
 import pytest
 
@@ -169,3 +169,14 @@ def test_resume_from_best_after_a_damaged_latest(tmp_path, capsys):
     (out / LATEST_CHECKPOINT).write_bytes(b"damaged")
     with pytest.raises(SystemExit, match=r"There is no intact best.npz to continue from; --overwrite starts afresh"):
         elman.main([*TINY, "--max-steps", "20", "--out", str(out), "--resume"])
+
+
+def test_a_study_locks_its_own_files_only(tmp_path, sleeper, capsys):
+    write_lock(tmp_path, sleeper)  # another study's run (or a training run) in the folder: no matter
+    (tmp_path / run_folder.LOCK_FILE).rename(tmp_path / "xor-init-quick.lock")
+    experiments.main(["dna-memory", "--quick", "--plot-only", "--out", str(tmp_path), "--no-progress"])
+    assert "dna-memory: 0 rows in" in capsys.readouterr().out and not (tmp_path / "dna-memory-quick.lock").exists()
+    write_lock(tmp_path, sleeper)
+    (tmp_path / run_folder.LOCK_FILE).rename(tmp_path / "dna-memory-quick.lock")
+    with pytest.raises(SystemExit, match=rf"error: {tmp_path} is in use by another run \(pid {sleeper},"):
+        experiments.main(["dna-memory", "--quick", "--plot-only", "--out", str(tmp_path), "--no-progress"])
