@@ -42,9 +42,11 @@ def program_arguments(argv: Sequence[str]) -> list[str] | None:
     argv, index = list(argv), 1
     while index < len(argv):
         word = argv[index]
-        if word.startswith("-m"):
-            module, rest = (word[2:], index + 1) if len(word) > 2 else (argv[index + 1] if index + 1 < len(argv) else "", index + 2)
-            return argv[rest:] if module.startswith(PACKAGE + ".") else None
+        if word.startswith("-m"):  # "-m train.mnist" or "-mtrain.mnist"
+            joined = len(word) > 2
+            module = word[2:] if joined else (argv[index + 1] if index + 1 < len(argv) else "")
+            rest = argv[index + 1:] if joined else argv[index + 2:]
+            return rest if module.startswith(PACKAGE + ".") else None
         if not word.startswith("-") or word.startswith("-c"):  # a script or `-c`'s code
             return None
         index += 2 if word in ("-X", "-W") else 1  # options with a value
@@ -56,7 +58,7 @@ def verbose_requested(arguments: Sequence[str]) -> bool:
     for word in arguments:
         if word == "--":
             return False
-        if word == "-v" or (len(word) > 5 and "--verbose".startswith(word)):
+        if word == "-v" or (len(word) >= 5 and "--verbose".startswith(word)):
             return True
     return False
 
