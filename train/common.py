@@ -105,6 +105,10 @@ def add_model_arguments(parser: argparse.ArgumentParser, default_help: str = "")
     group.add_argument("--theta-stddev", type=non_negative_float, default=0.1, help="spread of the initial biases")
     group.add_argument("--phi-stddev", type=non_negative_float, default=0.01, help="spread of the initial weights")
     group.add_argument("--work-stddev", type=non_negative_float, default=0.01, help="spread of the initial work angles")
+    # Default None, not 0: runs from before the option resume with unchanged settings.
+    group.add_argument("--amplification", type=non_negative_int, metavar="K",
+                       help="K rounds of fixed-point amplitude amplification instead of each neuron's ideal "
+                            "postselection, in training and evaluation (SPEC section 8; needs --order >= 1; default 0)")
 
 
 MODELS = ("qrnn", *BASELINE_KINDS)
@@ -199,10 +203,14 @@ def build_model(args: argparse.Namespace, io_width: int, seed: int) -> QRNNSeque
     kind = getattr(args, "model", "qrnn")
     if kind != "qrnn":
         return RecurrentBaseline(kind, io_width, getattr(args, "hidden", None), getattr(args, "encoding", "one_hot"), seed)
-    layer = qrnn_tfq.QRNN(
-        args.workspace, io_width, args.stages, args.degree, args.order, args.bias,
-        args.theta_stddev, args.phi_stddev, args.work_stddev, "sample", seed,
-    )
+    try:
+        layer = qrnn_tfq.QRNN(
+            args.workspace, io_width, args.stages, args.degree, args.order, args.bias,
+            args.theta_stddev, args.phi_stddev, args.work_stddev, "sample", seed,
+            amplification=getattr(args, "amplification", None) or 0,
+        )
+    except (TypeError, ValueError) as error:  # a topology the layer refuses, e.g. --amplification with --order 0
+        raise SystemExit(f"error: {error}") from error
     return QRNNSequenceModel(layer)
 
 

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from qrnn_tfq.amplification import FixedPointSchedule
 from qrnn_tfq.config import QRNNConfig
+from qrnn_tfq.engine import state_ops
 
 
 class QRNNWeights(NamedTuple):
@@ -113,7 +114,7 @@ def amplified_gain(success: tf.Tensor, schedule: FixedPointSchedule) -> tf.Tenso
     A polynomial in `lambda` (no square roots), so its gradient is finite everywhere.
     """
     dtype = tf.complex64 if success.dtype == tf.float32 else tf.complex128
-    lam = tf.cast(success, dtype)
+    lam = state_ops.as_dtype(success, dtype)
     a, b = tf.ones_like(lam), tf.zeros_like(lam)
     for alpha, beta in zip(schedule.alphas, schedule.betas):
         b = b - tf.constant(1 - np.exp(1j * beta), dtype) * (a + b)
@@ -128,15 +129,15 @@ def applied_cos_sin(config: QRNNConfig, weights: QRNNWeights) -> tuple[tf.Tensor
     if config.schedule is None:
         return cos, sin
     gain = amplified_gain(cos * cos + sin * sin, config.schedule)
-    return tf.cast(cos, gain.dtype) * gain, tf.cast(sin, gain.dtype) * gain
+    return state_ops.as_dtype(cos, gain.dtype) * gain, state_ops.as_dtype(sin, gain.dtype) * gain
 
 
 def neuron_factors(config: QRNNConfig, weights: QRNNWeights) -> NeuronFactors:
     """All factors of one forward pass, laid out for `cell_step`: real, or complex with
     amplified neurons (`applied_cos_sin`)."""
     cos, sin = applied_cos_sin(config, weights)
-    work_cos = tf.cast(tf.cos(0.5 * weights.work_angles), cos.dtype)
-    work_sin = tf.cast(tf.sin(0.5 * weights.work_angles), cos.dtype)
+    work_cos = state_ops.as_dtype(tf.cos(0.5 * weights.work_angles), cos.dtype)
+    work_sin = state_ops.as_dtype(tf.sin(0.5 * weights.work_angles), cos.dtype)
     num_ws = config.num_workspace_neurons
     words, half_ws = config.num_words, 2 ** (config.workspace_lanes - 1)
     # Workspace neurons: the source index is (input word, other workspace lanes).

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import tensorflow as tf
 
 from qrnn_tfq.config import QRNNConfig
+from qrnn_tfq.engine import state_ops
 from qrnn_tfq.engine.factors import QRNNWeights, neuron_factors
 from qrnn_tfq.engine.step import step_batch_last
 
@@ -79,7 +80,7 @@ def scan_sequence(
             tf.where(step_mask, out.ancilla_success, ones),
         )
 
-    state = tf.transpose(tf.cast(state, state_dtype(config, dtype)))  # (2^W, B): the engine's internal layout
+    state = tf.transpose(state_ops.as_dtype(state, state_dtype(config, dtype)))  # (2^W, B): the engine's internal layout
     ones = tf.ones([batch], dtype)
     start = (state, tf.zeros([batch, config.num_words], dtype), tf.zeros([batch], tf.int32), ones, ones)
     states, probabilities, measured, postselection, ancilla_success = tf.scan(step, (*time_major, steps), initializer=start)

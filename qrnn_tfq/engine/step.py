@@ -145,9 +145,9 @@ def step_batch_last(
         # |0> after step 4, so the state carried forward is the workspace state as it is.
         next_state = state
     else:
-        gains = tf.transpose(tf.matmul(tf.cast(measured_one_hot, dtype), factors.output_gains))  # (2^W, B)
+        gains = tf.transpose(tf.matmul(state_ops.as_dtype(measured_one_hot, dtype), factors.output_gains))  # (2^W, B)
         branch_weight = tf.reduce_sum(measured_one_hot * weights, axis=-1)  # (B,)
-        next_state = gains * state * tf.cast(state_ops.inverse_sqrt(branch_weight), dtype)
+        next_state = gains * state * state_ops.as_dtype(state_ops.inverse_sqrt(branch_weight), dtype)
     ancilla_success = success * tf.stop_gradient(total)
     return StepOutputs(probabilities, measured, postselection, next_state, ancilla_success)
 
