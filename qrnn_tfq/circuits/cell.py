@@ -41,6 +41,45 @@ def check_input_word(config: QRNNConfig, input_word: Sequence[int] | np.ndarray)
     return tuple(int(bit) for bit in word)
 
 
+def word_writes(lanes: Sequence[cirq.Qid], word: Sequence[int | sympy.Expr]) -> list[cirq.Operation]:
+    """SPEC section 3 step 1 (and 4): `X` on every in/out lane whose bit is 1.
+
+    A bit may also be a sympy symbol (a bit only known when the circuit runs, as in the
+    coherent sequence circuit): its lane gets `X ** symbol`, which is `X` at 1 and the
+    identity at 0.
+    """
+    return [
+        cirq.X(lanes[lane]) ** bit if isinstance(bit, sympy.Expr) else cirq.X(lanes[lane])
+        for lane, bit in enumerate(word)
+        if isinstance(bit, sympy.Expr) or bit
+    ]
+
+
+def cell_blocks(
+    config: QRNNConfig, lanes: tuple[cirq.Qid, ...], neuron: Callable[[int], cirq.Circuit]
+) -> tuple[cirq.Circuit, cirq.Circuit]:
+    """The blocks `(stages, output)` of a cell around `neuron(k)`, the circuit of neuron `k`.
+
+    `stages` is SPEC section 3 steps 2-3 (input stage, work stages), `output` step 5 (the
+    output stage); a step is `X(word) + stages + X(word) + output`. Neither block depends
+    on the input word.
+    """
+    W = config.workspace_lanes
+    stages = cirq.Circuit()
+    for k in range(W):  # step 2: input stage
+        stages += neuron(k)
+    for stage in range(config.stages):  # step 3: work stages
+        stages += cirq.Circuit(
+            cirq.ry(sympy.Symbol(config.work_name(stage, w))).on(lanes[config.io_lanes + w]) for w in range(W)
+        )
+        for k in range(W * (stage + 1), W * (stage + 2)):
+            stages += neuron(k)
+    output = cirq.Circuit()
+    for k in range(config.num_workspace_neurons, config.num_neurons):  # step 5: output stage
+        output += neuron(k)
+    return stages, output
+
+
 def assemble_cell(
     config: QRNNConfig,
     lanes: tuple[cirq.Qid, ...],
@@ -49,20 +88,9 @@ def assemble_cell(
     measure_output: bool,
 ) -> cirq.Circuit:
     """SPEC section 3 steps 1-5 around `neuron(k)`, the circuit of neuron `k` (any form)."""
-    write = [cirq.X(lanes[lane]) for lane, bit in enumerate(word) if bit]
-    circuit = cirq.Circuit(write)  # step 1
-    W = config.workspace_lanes
-    for k in range(W):  # step 2: input stage
-        circuit += neuron(k)
-    for stage in range(config.stages):  # step 3: work stages
-        circuit += cirq.Circuit(
-            cirq.ry(sympy.Symbol(config.work_name(stage, w))).on(lanes[config.io_lanes + w]) for w in range(W)
-        )
-        for k in range(W * (stage + 1), W * (stage + 2)):
-            circuit += neuron(k)
-    circuit += cirq.Circuit(write)  # step 4: undo step 1
-    for k in range(config.num_workspace_neurons, config.num_neurons):  # step 5: output stage
-        circuit += neuron(k)
+    write = cirq.Circuit(word_writes(lanes, word))
+    stages, output = cell_blocks(config, lanes, neuron)
+    circuit = write + stages + write + output  # steps 1, 2-3, 4 (undo step 1), 5
     if measure_output:
         circuit.append(cirq.measure(*lanes[: config.io_lanes], key=OUTPUT_KEY))
     return circuit
