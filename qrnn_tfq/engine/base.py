@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 import functools
 import os
+from typing import Any
 
 import tensorflow as tf
 
@@ -28,24 +29,57 @@ def physical_memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def estimated_bytes(config: QRNNConfig, batch_size: int, steps: int, dtype: tf.DType, training: bool) -> int:
-    """Rough peak memory of one `run`: the states a gradient through all steps keeps."""
+def estimated_bytes(
+    config: QRNNConfig, batch_size: int | tf.Tensor, steps: int | tf.Tensor, dtype: tf.DType, training: bool
+) -> int | tf.Tensor:
+    """Rough peak memory of one `run`: the states a gradient through all steps keeps.
+
+    Plain arithmetic: sizes may be float64 scalar tensors (known only when a graph runs).
+    """
     per_state = batch_size * 2**config.workspace_lanes * dtype.size
     kept = _LIVE_STATES_PER_NEURON * config.num_neurons * (steps if training else 1)
     full_states = batch_size * 2**config.num_lanes * dtype.size * (steps if training else 1) * config.io_lanes * 2
     return per_state * kept + full_states
 
 
-def check_memory(config: QRNNConfig, batch_size: int, steps: int, dtype: tf.DType, training: bool) -> None:
-    """Raise ValueError when a run would clearly not fit in this machine's memory."""
-    need, have = estimated_bytes(config, batch_size, steps, dtype, training), physical_memory_bytes()
-    if need > have:
-        raise ValueError(
-            f"A QRNN with {config.num_lanes} lanes (workspace_lanes={config.workspace_lanes}, "
-            f"io_lanes={config.io_lanes}) on a batch of {batch_size} x {steps} steps needs about "
-            f"{need / 2**30:.1f} GiB ({dtype.name}, training={training}), more than the "
-            f"{have / 2**30:.1f} GiB of this machine: use fewer lanes, a smaller batch or shorter sequences."
-        )
+def _memory_message(config: QRNNConfig, batch: Any, steps: Any, need_gib: Any, dtype: tf.DType, training: bool) -> list:
+    """The too-large message in pieces; the sizes are strings, or string tensors at run time."""
+    return [
+        f"A QRNN with {config.num_lanes} lanes (workspace_lanes={config.workspace_lanes}, "
+        f"io_lanes={config.io_lanes}) on a batch of ", batch, " x ", steps, " steps needs about ", need_gib,
+        f" GiB ({dtype.name}, training={training}), more than the {physical_memory_bytes() / 2**30:.1f} GiB "
+        "of this machine: use fewer lanes, a smaller batch or shorter sequences.",
+    ]
+
+
+def check_memory(
+    config: QRNNConfig, batch_size: int | tf.Tensor, steps: int | tf.Tensor, dtype: tf.DType, training: bool
+) -> tf.Tensor | None:
+    """Refuse a run that would clearly not fit in this machine's memory.
+
+    With int sizes it raises ValueError at once and returns None. With scalar int tensors
+    (sizes a graph leaves unknown until it runs, such as a `tf.data` batch) it returns a
+    scalar bool, True when the run fits, that depends on an assertion with the same
+    message. XLA drops assertions, so the caller must act on the value too (the QRNN
+    layer then runs none of the samples and outputs NaN).
+
+    Raises:
+        ValueError: int sizes whose run needs more than the physical memory.
+    """
+    have = physical_memory_bytes()
+    if not (tf.is_tensor(batch_size) or tf.is_tensor(steps)):
+        need = estimated_bytes(config, batch_size, steps, dtype, training)
+        if need > have:
+            raise ValueError("".join(_memory_message(config, str(batch_size), str(steps), f"{need / 2**30:.1f}", dtype, training)))
+        return None
+    sizes = [tf.cast(size, tf.float64) for size in (batch_size, steps)]
+    need = estimated_bytes(config, *sizes, dtype, training)
+    fits = need <= have
+    as_text = [tf.strings.as_string(tf.cast(size, tf.int64)) for size in sizes]
+    message = _memory_message(config, *as_text, tf.strings.as_string(need / 2**30, precision=1), dtype, training)
+    check = tf.debugging.Assert(fits, [tf.strings.join(message)])
+    with tf.control_dependencies([check]):
+        return tf.identity(fits)
 
 
 class Engine(abc.ABC):

@@ -17,7 +17,9 @@ import tensorflow as tf
 
 def tiny(dtype: tf.DType) -> float:
     """Smallest positive normal number of `dtype`: the floor of every norm and probability."""
-    return float(np.finfo(dtype.as_numpy_dtype).tiny)
+    if tf.as_dtype(dtype) == tf.bfloat16:  # numpy's finfo does not know it; float32's exponent range
+        dtype = tf.float32
+    return float(np.finfo(tf.as_dtype(dtype).as_numpy_dtype).tiny)
 
 
 def real_dtype(dtype: tf.DType) -> tf.DType:

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from qrnn_tfq.config import QRNNConfig
 from qrnn_tfq.engine import QRNNWeights, get_engine, initial_state
-from qrnn_tfq.layers.words import bits_to_words, split_inputs
+from qrnn_tfq.layers.words import all_valid, poison, scored_and_flags, split_inputs, words_and_flags
 
 _keras = tf.keras
 
@@ -24,15 +24,43 @@ def _derived_seed(seed: int | None, offset: int) -> int | None:
     return None if seed is None else seed + offset
 
 
+def engine_dtype(compute_dtype: Any) -> tf.DType:
+    """The dtype the engine simulates in for a layer's compute dtype: float64 stays, all
+    else (float32, float16, bfloat16) runs in float32. Half precision cannot hold the
+    state: 2^W amplitudes and norms that shrink to 1e-20 between renormalisations
+    underflow float16 (every output reads 0), and bfloat16 keeps 3 significant digits."""
+    return tf.float64 if tf.as_dtype(compute_dtype) == tf.float64 else tf.float32
+
+
+def _step_scored(scored: Any) -> tf.Tensor:
+    """A step's `scored` as (B,): it comes as (B,) or (B, 1)."""
+    scored = tf.convert_to_tensor(scored)
+    if scored.shape.rank == 2 and scored.shape[1] in (1, None):
+        return tf.reshape(scored, tf.shape(scored)[:1])
+    if scored.shape.rank != 1:
+        raise ValueError(
+            "`scored` must have shape (batch,) or (batch, 1) at a QRNNCell step (over a sequence in "
+            f"tf.keras.layers.RNN, (batch, steps, 1)), got {scored.shape}."
+        )
+    return scored
+
+
 @_keras.utils.register_keras_serializable(package="qrnn_tfq")
 class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
     """One step of a recurrent quantum neural network.
 
     The cell carries the workspace state vector `(B, 2^W)` and outputs the distribution
     `p` over the `2^I` output words. Per step it takes the input bits `(B, I)`, or a
-    dict with "inputs", "targets" `(B, I)` and "scored" `(B,)`: in training it measures
-    (postselects) the target; otherwise it measures the target at unscored steps and a
-    sample or the argmax of `p` at scored steps. Without targets every step is scored.
+    dict with "inputs", "targets" `(B, I)` and optionally "scored" `(B,)` or `(B, 1)`: in
+    training it measures (postselects) the target; otherwise it measures the target at
+    unscored steps and a sample or the argmax of `p` at scored steps. Without targets
+    every step is scored, and "scored" without "targets" is refused.
+
+    In `tf.keras.layers.RNN(QRNNCell(...))` pass "scored" as `(B, T, 1)`: Keras's RNN
+    refuses any input of rank below 3 before the cell sees it (the `QRNN` layer takes
+    both `(B, T)` and `(B, T, 1)`). Bits and scored flags must be 0 or 1 (see `QRNN` for
+    how a bad value fails in eager, graph and XLA mode); the simulation runs in float32
+    under a float16/bfloat16 (mixed) precision policy, the outputs in the compute dtype.
 
     Args:
         workspace: `W`, workspace lanes.
@@ -95,22 +123,31 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
         normal = _keras.initializers.RandomNormal
         self.theta = self.add_weight(
             name="theta", shape=(cfg.num_neurons,),
-            initializer=normal(stddev=self.theta_stddev, seed=_derived_seed(self.seed, 0)),
+            initializer=normal(stddev=self.theta_stddev, seed=_derived_seed(self.seed, 0)), autocast=False,
         )
         self.phi = self.add_weight(
             name="phi", shape=(cfg.num_neurons, cfg.num_subsets),
-            initializer=normal(stddev=self.phi_stddev, seed=_derived_seed(self.seed, 1)),
+            initializer=normal(stddev=self.phi_stddev, seed=_derived_seed(self.seed, 1)), autocast=False,
         )
         self.work_angles = self.add_weight(
             name="work_angles", shape=(cfg.stages, cfg.workspace_lanes),
-            initializer=normal(stddev=self.work_stddev, seed=_derived_seed(self.seed, 2)),
+            initializer=normal(stddev=self.work_stddev, seed=_derived_seed(self.seed, 2)), autocast=False,
         )
         self.built = True
 
     @property
+    def engine_dtype(self) -> tf.DType:
+        """The dtype of the simulation: float32, or float64 under a float64 policy."""
+        return engine_dtype(self.compute_dtype)
+
+    @property
     def weights_tuple(self) -> QRNNWeights:
-        """The weights in the engine's layout, cast to the compute dtype."""
-        return QRNNWeights(*(tf.cast(w, self.compute_dtype) for w in (self.theta, self.phi, self.work_angles)))
+        """The weights in the engine's layout and dtype.
+
+        The variables are made with `autocast=False`, so that under a mixed policy the
+        engine reads them in float32 instead of rounded to float16.
+        """
+        return QRNNWeights(*(tf.cast(w, self.engine_dtype) for w in (self.theta, self.phi, self.work_angles)))
 
     def sampling_seed(self) -> tf.Tensor:
         """A fresh (2,) seed for the stateless sampling ops, drawn from the seeded generator."""
@@ -119,28 +156,34 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
     def call(self, inputs: Any, states: Any, training: bool | None = None) -> tuple[tf.Tensor, list[tf.Tensor]]:
         input_bits, target_bits, scored = split_inputs(inputs)
         width = self.config.io_lanes
-        input_words = bits_to_words(input_bits, width, "inputs")
+        input_words, input_ok = words_and_flags(input_bits, width, "inputs")  # (B,)
+        target_ok = scored_ok = None
         if target_bits is None:
             target_words, scored = tf.zeros_like(input_words), tf.ones_like(input_words, dtype=tf.bool)
         else:
-            target_words = bits_to_words(target_bits, width, "targets")
-            scored = tf.ones_like(input_words, tf.bool) if scored is None else tf.reshape(tf.cast(scored, tf.bool), [-1])
+            target_words, target_ok = words_and_flags(target_bits, width, "targets")
+            if scored is None:
+                scored = tf.ones_like(input_words, tf.bool)
+            else:
+                scored, scored_ok = scored_and_flags(_step_scored(scored))
         measurement = "target" if (training and target_bits is not None) else self.measurement
         state = states[0] if isinstance(states, (list, tuple)) else states
         out = self.engine.step(
             self.config, self.weights_tuple, state, input_words, target_words, scored, measurement, self.sampling_seed()
         )
-        return out.probabilities, [out.state]
+        # A graph's bad bit or flag (XLA drops the assertion) turns the sample into NaN.
+        valid = all_valid(input_ok, target_ok, scored_ok)
+        return tf.cast(poison(out.probabilities, valid), self.compute_dtype), [poison(out.state, valid)]
 
     def get_initial_state(self, inputs: Any = None, batch_size: Any = None, dtype: Any = None) -> list[tf.Tensor]:
         """All lanes in 0 (SPEC section 3), not the zero vector Keras would use.
 
-        The state is in the layer's compute dtype; `dtype` (the input bits' dtype, as
-        `RNN` passes it) is ignored.
+        The state is in the engine's dtype (`engine_dtype`); `dtype` (the input bits' dtype,
+        as `RNN` passes it) is ignored.
         """
         if batch_size is None:
             batch_size = tf.shape(tf.nest.flatten(inputs)[0])[0]
-        return [initial_state(self.config, batch_size, tf.as_dtype(self.compute_dtype))]
+        return [initial_state(self.config, batch_size, self.engine_dtype)]
 
     def get_config(self) -> dict[str, Any]:
         cfg = self.config

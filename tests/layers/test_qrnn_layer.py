@@ -152,8 +152,8 @@ def test_bad_layer_arguments():
         QRNN(3, 2, phi_stddev=-1)
     with pytest.raises(ValueError, match="`engine` must be one of \\['state_vector'\\], got 'gpu'"):
         QRNN(3, 2, engine="gpu")
-    with pytest.raises(ValueError, match="does not support `go_backwards=True`"):
-        QRNN(3, 2, go_backwards=True)
+    with pytest.raises(ValueError, match="does not support `stateful=True`"):
+        QRNN(3, 2, stateful=True)
     with pytest.raises(TypeError, match="`seed` must be an int or None, got 1.5"):
         QRNN(3, 2, seed=1.5)
 
