@@ -18,6 +18,9 @@ SPEC section 3 step 7) and resets them to 0, in one of two ways:
 
 Measurement keys: a step's measurements sit under the key path `step_003` (`cirq` writes
 `step_003:post_n000_a0_0`); the word bits are `step_003:word_b0`, `..._b1`, lane 0 first.
+In a sequence the postselections carry no `PostselectTag`: Cirq 1.5 drops the key path of
+a tagged measurement inside a `cirq.CircuitOperation` when it runs, so the steps' keys
+would collide. Their keys (`post_...`, `success_...`) still say what they are.
 """
 
 from __future__ import annotations
@@ -31,7 +34,14 @@ import numpy as np
 from qrnn_tfq.circuits.cell import check_input_word
 from qrnn_tfq.config import QRNNConfig
 from qrnn_tfq.export.cells import CellWeights, check_form, logical_qubits, resolved_blocks
-from qrnn_tfq.export.compile import CompiledCircuit, compile_circuit, load_device, split_measurements, two_qubit_form
+from qrnn_tfq.export.compile import (
+    CompiledCircuit,
+    compile_circuit,
+    load_device,
+    split_measurements,
+    strip_tags,
+    two_qubit_form,
+)
 
 RESETS = ("measured", "target")
 WORD_KEY = "word_b"
@@ -140,6 +150,11 @@ def default_placement(circuit: cirq.AbstractCircuit, device: str) -> dict:
     return dict(cirq.LineInitialMapper(graph).initial_mapping(two_qubit_form(split_measurements(circuit))))
 
 
+def block(circuit: cirq.FrozenCircuit, path: tuple[str, ...]) -> cirq.CircuitOperation:
+    """`circuit` as a sub-circuit whose measurement keys sit under `path`."""
+    return cirq.CircuitOperation(circuit, use_repetition_ids=False).with_key_path(path)
+
+
 def _word_measurement(cell: CompiledCell, step: int) -> list[cirq.Operation]:
     path = (step_path(step),)
     return [
@@ -189,15 +204,15 @@ def sequence_circuit(
         if targets is None or np.shape(targets) != inputs.shape:
             raise ValueError(f"`targets` must have the shape {inputs.shape} of `inputs` for reset='target', got "
                              f"{None if targets is None else np.shape(targets)}.")
-    stages = cirq.FrozenCircuit(cell.stages.circuit)
-    output = cirq.FrozenCircuit(cell.output.circuit)
+    stages = cirq.FrozenCircuit(strip_tags(cell.stages.circuit))  # see the module docstring on tags
+    output = cirq.FrozenCircuit(strip_tags(cell.output.circuit))
     circuit = cirq.Circuit()
     for t, word in enumerate(inputs):
         path = (step_path(t),)
         circuit.append(cell.writes(word, cell.stages.placement), strategy=cirq.InsertStrategy.NEW_THEN_INLINE)
-        circuit.append(cirq.CircuitOperation(stages).with_key_path(path), strategy=cirq.InsertStrategy.NEW_THEN_INLINE)
+        circuit.append(block(stages, path), strategy=cirq.InsertStrategy.NEW_THEN_INLINE)
         circuit.append(cell.writes(word, cell.stages.final_placement), strategy=cirq.InsertStrategy.NEW_THEN_INLINE)
-        circuit.append(cirq.CircuitOperation(output).with_key_path(path), strategy=cirq.InsertStrategy.NEW_THEN_INLINE)
+        circuit.append(block(output, path), strategy=cirq.InsertStrategy.NEW_THEN_INLINE)
         circuit.append(_word_measurement(cell, t), strategy=cirq.InsertStrategy.NEW_THEN_INLINE)
         circuit.append(_reset(cell, t, None if targets is None else targets[t], reset),
                        strategy=cirq.InsertStrategy.NEW_THEN_INLINE)
