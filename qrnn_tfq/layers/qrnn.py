@@ -143,6 +143,11 @@ class QRNN(_keras.layers.RNN):
             mask: optional (B, T) bool, False freezes the state on that step.
             seed: optional (2,) int seed of the sampling; by default a fresh one from the
                 layer's seeded generator.
+
+        Returns:
+            `SequenceOutputs` in the engine's dtype (float32 under a half-precision
+            policy), in reading order (reversed with `go_backwards`); NaN where the layer's
+            outputs would be (see the class docstring on bad input under XLA).
         """
         if not self.built:
             self.build(None)
@@ -181,7 +186,7 @@ class QRNN(_keras.layers.RNN):
         output = probabilities if self.return_sequences else probabilities[:, -1]
         output = tf.cast(output, self.compute_dtype)
         if self.return_state:
-            state = out.final_state  # complex with amplified neurons: kept so
+            state = out.final_state  # complex with amplified neurons: not cast
             return [output, state if state.dtype.is_complex else tf.cast(state, self.compute_dtype)]
         return output
 
