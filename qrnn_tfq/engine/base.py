@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import functools
+import importlib
 import os
 from typing import Any
 
@@ -87,6 +88,9 @@ class Engine(abc.ABC):
 
     name: str = ""
 
+    def check_config(self, config: QRNNConfig) -> None:
+        """Raise ValueError when this engine cannot run `config`; layers call it when made."""
+
     @abc.abstractmethod
     def run(
         self,
@@ -140,19 +144,32 @@ class StateVectorEngine(Engine):
 
 
 _ENGINES: dict[str, type[Engine]] = {StateVectorEngine.name: StateVectorEngine}
+# Engines whose module is imported only when first asked for: name -> (module, class).
+# "tfq" imports TensorFlow Quantum, which the state-vector engine does not need.
+_LAZY_ENGINES: dict[str, tuple[str, str]] = {"tfq": ("qrnn_tfq.tfq.engine", "TFQEngine")}
 
 
-def get_engine(name: str) -> Engine:
-    """The engine called `name` (the layer's `engine` argument), one shared instance per name.
+def engine_names() -> list[str]:
+    """The names `get_engine` accepts."""
+    return sorted({*_ENGINES, *_LAZY_ENGINES})
+
+
+def get_engine(name: str, **options: Any) -> Engine:
+    """The engine called `name` (the layer's `engine` argument), one shared instance per
+    name and `options` (keyword arguments of the engine's constructor, e.g. `shots` and
+    `noise` of "tfq").
 
     Sharing it shares its compiled functions: every layer of one configuration and input
     shape reuses the same XLA compilation (seconds each) instead of compiling anew.
     """
-    if name not in _ENGINES:
-        raise ValueError(f"`engine` must be one of {sorted(_ENGINES)}, got {name!r}.")
-    return _shared_engine(name)
+    if name not in _ENGINES and name not in _LAZY_ENGINES:
+        raise ValueError(f"`engine` must be one of {engine_names()}, got {name!r}.")
+    return _shared_engine(name, tuple(sorted(options.items())))
 
 
 @functools.cache
-def _shared_engine(name: str) -> Engine:
-    return _ENGINES[name]()
+def _shared_engine(name: str, options: tuple[tuple[str, Any], ...]) -> Engine:
+    if name in _LAZY_ENGINES:
+        module, attribute = _LAZY_ENGINES[name]
+        return getattr(importlib.import_module(module), attribute)(**dict(options))
+    return _ENGINES[name](**dict(options))

@@ -80,6 +80,16 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
             The state is then complex (`final_state` too); needs `order >= 1`.
         amplification_bound: the success-probability bound the phases are made for; None
             takes SPEC section 2's `2^(1 - 2^order)`.
+        recurrence: "postselected" (default, the paper's) or "coherent" (SPEC section 8:
+            order-0 neurons, no measurement; the outputs are read out, the state is
+            carried on untouched).
+        shots: with `engine="tfq"`, measurements per Z string that estimate each word
+            probability; None (default) computes exact expectations.
+        noise: with `engine="tfq"`, depolarizing probability on every qubit after every
+            moment of the circuits (default 0).
+
+    `engine="tfq"` (TensorFlow Quantum, `qrnn_tfq.tfq`) runs only the coherent recurrence
+    and only whole sequences: use it through `QRNN`, not `tf.keras.layers.RNN(QRNNCell)`.
     """
 
     def __init__(
@@ -98,6 +108,9 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
         engine: str = "state_vector",
         amplification: int = 0,
         amplification_bound: float | None = None,
+        recurrence: str = "postselected",
+        shots: int | None = None,
+        noise: float = 0.0,
         **kwargs: Any,
     ) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
@@ -105,7 +118,7 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
         super().__init__(seed=seed, force_generator=True, rng_type="stateful", **kwargs)
         self.config = QRNNConfig(
             workspace, io_width, stages, degree, order, float(bias),
-            amplification=amplification, amplification_bound=amplification_bound,
+            amplification=amplification, amplification_bound=amplification_bound, recurrence=recurrence,
         )
         self.theta_stddev = _check_spread("theta_stddev", theta_stddev)
         self.phi_stddev = _check_spread("phi_stddev", phi_stddev)
@@ -114,7 +127,12 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
             raise ValueError(f"`measurement` must be 'sample' or 'argmax', got {measurement!r}.")
         self.measurement = measurement
         self.seed = seed
-        self.engine = get_engine(engine)
+        options = {name: value for name, value, default in (("shots", shots, None), ("noise", noise, 0)) if value != default}
+        if options and engine != "tfq":
+            raise ValueError(f"`shots` and `noise` need engine='tfq', got engine={engine!r} with {options}.")
+        self.engine = get_engine(engine, **options)
+        self.engine.check_config(self.config)
+        self.shots, self.noise = shots, noise
         self.state_size = 2**workspace
         self.output_size = 2**io_width
 
@@ -202,6 +220,9 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
             "engine": self.engine.name,
             "amplification": cfg.amplification,
             "amplification_bound": cfg.amplification_bound,
+            "recurrence": cfg.recurrence,
+            "shots": self.shots,
+            "noise": self.noise,
         }
         return {**super().get_config(), **config}
 

@@ -99,6 +99,9 @@ class QRNN(_keras.layers.RNN):
         engine: str = "state_vector",
         amplification: int = 0,
         amplification_bound: float | None = None,
+        recurrence: str = "postselected",
+        shots: int | None = None,
+        noise: float = 0.0,
         return_sequences: bool = True,
         return_state: bool = False,
         **kwargs: Any,
@@ -109,7 +112,7 @@ class QRNN(_keras.layers.RNN):
         cell = QRNNCell(
             workspace, io_width, stages, degree, order, bias, theta_stddev, phi_stddev, work_stddev,
             measurement, seed, engine, amplification=amplification, amplification_bound=amplification_bound,
-            dtype=kwargs.get("dtype"), name="qrnn_cell",
+            recurrence=recurrence, shots=shots, noise=noise, dtype=kwargs.get("dtype"), name="qrnn_cell",
         )
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state, **kwargs)
         self.input_spec = None  # dict or tensor inputs; checked in `call`
@@ -199,7 +202,8 @@ class QRNN(_keras.layers.RNN):
         cell_config = self.cell.get_config()
         config = {key: cell_config[key] for key in (
             "workspace", "io_width", "stages", "degree", "order", "bias", "theta_stddev",
-            "phi_stddev", "work_stddev", "measurement", "seed", "engine", "amplification", "amplification_bound",
+            "phi_stddev", "work_stddev", "measurement", "seed", "engine", "amplification", "amplification_bound", "recurrence",
+            "shots", "noise",
         )}
         base = super().get_config()
         for key in ("cell", *_UNSUPPORTED):

@@ -15,11 +15,16 @@ of the probabilities of the code's words,
     p(code) = p(w_1) * p(w_2 | w_1) * ... * p(w_n | w_1 .. w_{n-1}).
 
 For one label word (two classes with I = 2) this is simply the last step's word
-distribution. The argmax over the valid classes (codes below the number of classes) is
-the model's deterministic prediction; `sampled_label_codes` is the paper's metric, a run
-that samples every label word from the recurrence. The inputs of the label steps must not
-depend on the label (the MNIST sequences read pixels or blank words there), so that the
-runs for the different codes differ only in their targets.
+distribution. The coherent recurrence (SPEC section 8) measures nothing, so its label
+steps are not conditioned on each other: `p(code)` is the product of the label steps'
+read-out distributions `p_t(w_t)`, from one run over the whole sequence (the only form
+the TFQ engine runs: it starts every circuit from |0...0>).
+
+The argmax over the valid classes (codes below the number of classes) is the model's
+deterministic prediction; `sampled_label_codes` is the paper's metric, a run that samples
+every label word from the recurrence. The inputs of the label steps must not depend on
+the label (the MNIST sequences read pixels or blank words there), so that the runs for
+the different codes differ only in their targets.
 """
 
 from __future__ import annotations
@@ -88,13 +93,18 @@ def label_code_distribution(model: QRNNSequenceModel, batch: Batch) -> np.ndarra
     size, steps = int(inputs.shape[0]), int(inputs.shape[1])
     first = steps - num_labels
     weights, seed = cell.weights_tuple, tf.zeros([2], tf.int32)
+    codes = code_words(num_labels, cfg.io_lanes)  # (C, n)
+    if cfg.recurrence == "coherent":  # no measurement: the label steps' read-outs of one run
+        scored = tf.concat([tf.zeros([size, first], tf.bool), tf.ones([size, num_labels], tf.bool)], axis=1)
+        out = cell.engine.run(cfg, weights, inputs, targets, scored, "target", seed)
+        read = out.probabilities.numpy()[:, first:].astype(np.float64)  # (B, n, 2^I)
+        return np.stack([read[:, np.arange(num_labels), code].prod(axis=1) for code in codes], axis=1)  # (B, C)
     state = None
     if first > 0:  # the steps before the labels: every one postselected onto its target
         prefix = cell.engine.run(
             cfg, weights, inputs[:, :first], targets[:, :first], tf.zeros([size, first], tf.bool), "target", seed
         )
         state = prefix.final_state  # (B, 2^W)
-    codes = code_words(num_labels, cfg.io_lanes)  # (C, n)
     count = codes.shape[0]
     label_inputs = tf.repeat(inputs[:, first:], count, axis=0)  # (B*C, n): row b*C + c
     label_targets = tf.tile(tf.constant(codes), [size, 1])  # (B*C, n)

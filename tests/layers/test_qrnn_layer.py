@@ -150,7 +150,7 @@ def test_bad_layer_arguments():
         QRNN(3, 2, measurement="mode")
     with pytest.raises(ValueError, match="`phi_stddev` must be a finite number >= 0, got -1"):
         QRNN(3, 2, phi_stddev=-1)
-    with pytest.raises(ValueError, match="`engine` must be one of \\['state_vector'\\], got 'gpu'"):
+    with pytest.raises(ValueError, match="`engine` must be one of \\['state_vector', 'tfq'\\], got 'gpu'"):
         QRNN(3, 2, engine="gpu")
     with pytest.raises(ValueError, match="does not support `stateful=True`"):
         QRNN(3, 2, stateful=True)

@@ -1,0 +1,168 @@
+"""The TFQ engine (coherent recurrence, SPEC section 8) against the state-vector engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import qrnn_tfq  # noqa: F401  (tf-keras before TensorFlow)
+import tensorflow as tf
+from qrnn_tfq.config import QRNNConfig
+from qrnn_tfq.engine import QRNNWeights, get_engine
+from qrnn_tfq.testing import random_weights, random_words
+from qrnn_tfq.tfq import TFQEngine, projector_signs
+
+CASES = [(2, 1, 1, 2), (2, 2, 1, 1), (3, 1, 0, 2)]  # (W, I, S, d)
+
+
+def _config(workspace=2, io=1, stages=1, degree=2):
+    return QRNNConfig(workspace, io, stages=stages, degree=degree, order=0, recurrence="coherent")
+
+
+def _inputs(config, batch=3, steps=4, seed=0):
+    inputs, targets, scored = random_words(config, batch, steps, seed=seed)
+    scored = scored.numpy()
+    scored[:, 1] = False  # a step no sample scores: not read out
+    scored[0, -1] = True
+    return inputs, targets, tf.constant(scored)
+
+
+def _nll(probabilities, targets, scored):
+    p = tf.gather(probabilities, targets, batch_dims=2)
+    return -tf.reduce_sum(tf.where(scored, tf.math.log(p), tf.zeros_like(p))) / tf.reduce_sum(tf.cast(scored, p.dtype))
+
+
+@pytest.mark.parametrize("workspace, io, stages, degree", CASES)
+def test_distributions_equal_the_state_vector_engine(workspace, io, stages, degree):
+    config = _config(workspace, io, stages, degree)
+    weights = random_weights(config, seed=workspace + 10 * io)
+    inputs, targets, scored = _inputs(config)
+    exact = get_engine("state_vector").run(config, weights, inputs, targets, scored, "argmax")
+    out = get_engine("tfq").run(config, weights, inputs, targets, scored, "argmax")
+    read = scored.numpy().any(axis=0)
+    assert not read[1] and read[-1]
+    np.testing.assert_allclose(out.probabilities.numpy()[:, read], exact.probabilities.numpy()[:, read], atol=1e-5)
+    np.testing.assert_array_equal(out.probabilities.numpy()[:, ~read], 0.0)  # not simulated
+    np.testing.assert_array_equal(out.measured.numpy(), exact.measured.numpy())
+    np.testing.assert_allclose(out.postselection.numpy()[:, read], exact.postselection.numpy()[:, read], atol=1e-5)
+    np.testing.assert_array_equal(out.postselection.numpy()[:, ~read], 1.0)
+    np.testing.assert_array_equal(out.ancilla_success.numpy(), 1.0)
+    assert out.final_state.shape == (3, 2**workspace) and out.probabilities.dtype == tf.float64
+
+
+def _gradients(engine, config, weights, inputs, targets, scored, dtype):
+    variables = [tf.Variable(tf.cast(w, dtype)) for w in weights]
+    with tf.GradientTape() as tape:
+        out = engine.run(config, QRNNWeights(*variables), inputs, targets, scored, "target")
+        loss = _nll(out.probabilities, targets, scored)
+    return np.concatenate([g.numpy().ravel() for g in tape.gradient(loss, variables)])
+
+
+@pytest.mark.parametrize("workspace, io, stages, degree", CASES)
+def test_gradients_equal_the_state_vector_engine(workspace, io, stages, degree):
+    config = _config(workspace, io, stages, degree)
+    weights = random_weights(config, seed=7 + workspace, spread=0.7)
+    data = _inputs(config, seed=1)
+    exact = _gradients(get_engine("state_vector"), config, weights, *data, tf.float64)
+    adjoint = _gradients(get_engine("tfq"), config, weights, *data, tf.float32)
+    assert np.abs(exact).max() > 1e-2  # not vacuous
+    # TFQ's adjoint differentiates each gate by a float32 finite difference: 3e-4 relative.
+    np.testing.assert_allclose(adjoint, exact, rtol=1e-3, atol=1e-4)
+
+
+def test_parameter_shift_gradients_equal_the_state_vector_engine():
+    # Degree 2: rotations with two controls, which TFQ's own parameter-shift split gets
+    # wrong (up to 40 % off); the engine splits them itself (`split_controlled_rotations`).
+    config = _config(2, 1, 1, 2)
+    weights = random_weights(config, seed=9, spread=0.7)
+    data = _inputs(config, batch=2, steps=3, seed=1)
+    exact = _gradients(get_engine("state_vector"), config, weights, *data, tf.float64)
+    shifted = _gradients(get_engine("tfq", differentiator="parameter_shift"), config, weights, *data, tf.float32)
+    assert np.abs(exact).max() > 1e-2
+    np.testing.assert_allclose(shifted, exact, rtol=1e-4, atol=1e-4)
+
+
+def test_shots_agree_within_sampling_error():
+    config = _config(2, 2, 1, 2)
+    weights = random_weights(config, seed=5)
+    inputs, targets, scored = _inputs(config, batch=2, steps=3, seed=2)
+    shots = 4000
+    exact = get_engine("tfq").run(config, weights, inputs, targets, scored).probabilities.numpy()
+    out = get_engine("tfq", shots=shots).run(config, weights, inputs, targets, scored)
+    sampled = out.probabilities.numpy()
+    read = scored.numpy().any(axis=0)
+    np.testing.assert_allclose(sampled[:, read].sum(axis=-1), 1.0, atol=1e-6)
+    # Standard error of p(w) = 2^-I sum_S sign * z_S with each z_S from its own `shots` samples.
+    signs = projector_signs(config)
+    z = exact[:, read] @ signs  # (B, R, 2^I): [1, <Z_1>, ..., <Z_3>]
+    error = np.sqrt(np.sum(1 - z[..., 1:] ** 2, axis=-1, keepdims=True) / shots) / config.num_words
+    deviation = np.abs(sampled[:, read] - exact[:, read])
+    assert np.all(deviation <= 5 * error + 1e-6), (deviation / error).max()
+    assert deviation.max() > 0  # sampled, not exact
+
+
+def test_shots_give_a_gradient():
+    config = _config(2, 1, 0, 1)
+    weights = random_weights(config, seed=3, dtype=tf.float32)
+    inputs, targets, scored = _inputs(config, batch=2, steps=2, seed=3)
+    variables = [tf.Variable(w) for w in weights]
+    with tf.GradientTape() as tape:
+        out = get_engine("tfq", shots=2000).run(config, QRNNWeights(*variables), inputs, targets, scored)
+        loss = _nll(out.probabilities, targets, scored)
+    grads = tape.gradient(loss, variables)
+    assert all(g is not None and np.all(np.isfinite(g.numpy())) for g in grads)
+    assert np.abs(grads[0].numpy()).max() > 0
+
+
+def test_noise_moves_the_distributions_toward_uniform():
+    config = _config(2, 1, 1, 2)
+    theta, phi, work_angles = random_weights(config, seed=11, spread=0.3)
+    weights = QRNNWeights(tf.tensor_scatter_nd_update(theta, [[config.num_neurons - 1]], [1.2]), phi, work_angles)
+    inputs, targets, _ = _inputs(config, batch=2, steps=3, seed=4)
+    scored = tf.ones_like(inputs, tf.bool)
+    read = scored.numpy().any(axis=0)
+    exact = get_engine("tfq").run(config, weights, inputs, targets, scored).probabilities.numpy()[:, read]
+    noisy = get_engine("tfq", noise=0.02).run(config, weights, inputs, targets, scored).probabilities.numpy()[:, read]
+    np.testing.assert_allclose(noisy.sum(axis=-1), 1.0, atol=1e-6)
+    assert np.all((noisy >= 0) & (noisy <= 1))
+    # Depolarizing noise contracts every distribution toward uniform (1000 trajectories:
+    # a standard error of about 0.016 on each probability).
+    peaked = np.abs(exact - 0.5) > 0.2
+    assert peaked.any(), exact
+    assert np.all(np.abs(noisy - 0.5)[peaked] < np.abs(exact - 0.5)[peaked] - 0.05), (exact, noisy)
+
+
+def test_engines_are_shared_per_option_set():
+    assert get_engine("tfq") is get_engine("tfq")
+    assert get_engine("tfq", shots=100) is get_engine("tfq", shots=100)
+    assert get_engine("tfq", shots=100) is not get_engine("tfq")
+    assert (get_engine("tfq", noise=0.01).noise, get_engine("tfq", shots=7).shots) == (0.01, 7)
+
+
+def test_errors_name_the_bad_value():
+    postselected = QRNNConfig(2, 1, order=2)
+    weights = random_weights(postselected, seed=0)
+    inputs, targets, scored = random_words(postselected, 1, 2, seed=0)
+    engine = get_engine("tfq")
+    with pytest.raises(ValueError, match="only the coherent recurrence.*got recurrence='postselected', order=2"):
+        engine.run(postselected, weights, inputs, targets, scored)
+    config = _config()
+    weights = random_weights(config, seed=0)
+    with pytest.raises(ValueError, match="cannot mask steps"):
+        engine.run(config, weights, inputs, targets, scored, mask=tf.ones_like(scored))
+    with pytest.raises(ValueError, match=r"starts every sequence from \|0...0>"):
+        engine.run(config, weights, inputs, targets, scored, state=tf.ones([1, 4]))
+    with pytest.raises(ValueError, match="`measurement` must be one of .*got 'mode'"):
+        engine.run(config, weights, inputs, targets, scored, "mode")
+    with pytest.raises(ValueError, match="runs whole sequences.*QRNN\\(..., engine='tfq'\\)"):
+        engine.step(config, weights, tf.ones([1, 4]), inputs[:, 0], targets[:, 0], scored[:, 0], "target", tf.zeros([2], tf.int32))
+    with pytest.raises(ValueError, match="adjoint differentiator needs exact expectations"):
+        TFQEngine(shots=10, differentiator="adjoint")
+    with pytest.raises(ValueError, match="`differentiator` must be None or one of .*got 'backprop'"):
+        TFQEngine(differentiator="backprop")
+    with pytest.raises(ValueError, match="`shots` must be None .*got 0"):
+        TFQEngine(shots=0)
+    with pytest.raises(ValueError, match=r"`noise` must be a depolarizing probability in \[0, 1\), got 1.5"):
+        get_engine("tfq", noise=1.5)
+    with pytest.raises(ValueError, match=r"`engine` must be one of \['state_vector', 'tfq'\], got 'qsim'"):
+        get_engine("qsim")
