@@ -22,6 +22,8 @@ import qrnn_tfq  # (selects tf-keras before TensorFlow loads)
 
 from data.sequences import TaskSpec
 from qrnn_tfq.baselines import BASELINE_KINDS, ENCODINGS, RecurrentBaseline
+from qrnn_tfq.config import RECURRENCES
+from qrnn_tfq.engine.base import engine_names
 from qrnn_tfq.losses import LOSSES
 from qrnn_tfq.training import (
     BEST_CHECKPOINT,
@@ -44,6 +46,7 @@ from train.outputs import write_json as write_json
 RUNS_FOLDER = "runs"
 RUN_OUTPUTS = ("summary.json", "history.csv", "training_curve.png", *CHECKPOINTS)
 RESUME_SOURCES = ("latest", "best")
+ENGINES = tuple(engine_names())
 # Arguments that do not change what a run computes, so a resumed run may change them.
 _NOT_RUN_CONFIG = ("out", "resume", "resume_from", "overwrite", "seeds", "seed", "max_steps", "stop_loss", "target_loss",
                    "progress", "verbose")
@@ -94,6 +97,13 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+def probability(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a probability in [0, 1), got {text}")
+    return value
+
+
 def add_model_arguments(parser: argparse.ArgumentParser, default_help: str = "") -> None:
     """QRNN topology and initialisation (SPEC sections 2-3); defaults None mean "per program/task"."""
     group = parser.add_argument_group("model (QRNN topology, SPEC section 3)")
@@ -109,6 +119,17 @@ def add_model_arguments(parser: argparse.ArgumentParser, default_help: str = "")
     group.add_argument("--amplification", type=non_negative_int, metavar="K",
                        help="K rounds of fixed-point amplitude amplification instead of each neuron's ideal "
                             "postselection, in training and evaluation (SPEC section 8; needs --order >= 1; default 0)")
+    group.add_argument("--recurrence", choices=RECURRENCES,
+                       help="postselected (the paper's QRNN) or coherent (SPEC section 8: order-0 neurons, nothing "
+                            "measured; --order then defaults to 0) (default postselected)")
+    group.add_argument("--engine", choices=ENGINES,
+                       help="simulator: state_vector, or tfq (TensorFlow Quantum's layers; coherent recurrence only) "
+                            "(default state_vector)")
+    group.add_argument("--shots", type=positive_int,
+                       help="with --engine tfq: estimate every word probability from this many measurements per "
+                            "Z string (default: exact)")
+    group.add_argument("--noise", type=probability,
+                       help="with --engine tfq: depolarizing probability on every qubit after every moment (default 0)")
 
 
 MODELS = ("qrnn", *BASELINE_KINDS)
@@ -185,7 +206,7 @@ def fill_defaults(args: argparse.Namespace, defaults: Defaults) -> argparse.Name
         ("lr", defaults.learning_rate), ("optimizer", defaults.optimizer),
     ):
         if values.get(name) is None:
-            values[name] = value
+            values[name] = 0 if name == "order" and values.get("recurrence") == "coherent" else value
     return argparse.Namespace(**values)
 
 
@@ -207,7 +228,10 @@ def build_model(args: argparse.Namespace, io_width: int, seed: int) -> QRNNSeque
         layer = qrnn_tfq.QRNN(
             args.workspace, io_width, args.stages, args.degree, args.order, args.bias,
             args.theta_stddev, args.phi_stddev, args.work_stddev, "sample", seed,
+            engine=getattr(args, "engine", None) or "state_vector",
             amplification=getattr(args, "amplification", None) or 0,
+            recurrence=getattr(args, "recurrence", None) or "postselected",
+            shots=getattr(args, "shots", None), noise=getattr(args, "noise", None) or 0.0,
         )
     except (TypeError, ValueError) as error:  # a topology the layer refuses, e.g. --amplification with --order 0
         raise SystemExit(f"error: {error}") from error
