@@ -15,6 +15,7 @@ from typing import Any
 import tensorflow as tf
 
 from qrnn_tfq.config import QRNNConfig
+from qrnn_tfq.engine import state_ops
 from qrnn_tfq.engine.factors import QRNNWeights, neuron_factors
 from qrnn_tfq.engine.compiled import compiled_run
 from qrnn_tfq.engine.sequence import SequenceOutputs, initial_state, state_dtype
@@ -134,7 +135,7 @@ class StateVectorEngine(Engine):
         dtype = weights.theta.dtype
         if state is None:
             state = initial_state(config, tf.shape(input_words)[0], dtype)
-        state = tf.cast(state, state_dtype(config, dtype))  # complex with amplified neurons
+        state = state_ops.as_dtype(state, state_dtype(config, dtype))  # complex with amplified neurons
         seed = tf.zeros([2], tf.int32) if seed is None else tf.cast(seed, tf.int32)
         mask = None if mask is None else tf.cast(mask, tf.bool)
         return self._run(config, measurement, weights, input_words, target_words, tf.cast(scored, tf.bool), seed, mask, state)

@@ -27,6 +27,15 @@ def real_dtype(dtype: tf.DType) -> tf.DType:
     return dtype.real_dtype
 
 
+def as_dtype(value: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
+    """`value` in `dtype`; a real tensor becomes complex through `tf.complex`, whose
+    gradient takes the real part quietly (a `tf.cast` would warn about it)."""
+    if dtype.is_complex and not value.dtype.is_complex:
+        value = tf.cast(value, dtype.real_dtype)
+        return tf.complex(value, tf.zeros_like(value))
+    return tf.cast(value, dtype)
+
+
 def abs2(value: tf.Tensor) -> tf.Tensor:
     """`|value|^2` elementwise, real: `value^2` for a real tensor."""
     if value.dtype.is_complex:
@@ -110,12 +119,12 @@ def normalize(state: tf.Tensor) -> tf.Tensor:
     # Floor `tiny`: the deferred renormalisation lets norms shrink to 1e-20, and this
     # gradient (written out below) has no `norm^-1.5` factor to overflow.
     scale = inverse_sqrt(tf.reduce_sum(abs2(state), axis=0, keepdims=True), tiny(real_dtype(state.dtype)))
-    scale = tf.cast(scale, state.dtype)
+    scale = as_dtype(scale, state.dtype)
     unit = state * scale
 
     def grad(upstream):  # the projection of the upstream gradient off the unit vector
         overlap = tf.math.real(tf.reduce_sum(tf.math.conj(unit) * upstream, axis=0, keepdims=True))
-        return scale * (upstream - unit * tf.cast(overlap, state.dtype))
+        return scale * (upstream - unit * as_dtype(overlap, state.dtype))
 
     return unit, grad
 
