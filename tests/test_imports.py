@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import pathlib
 import subprocess
+
+import pytest
 import sys
 import textwrap
 
@@ -83,3 +85,16 @@ def test_lazy_names_load_tensorflow_with_legacy_keras(tmp_path):
     """)
     assert out.split()[-2:] == ["1", "tf_keras"]
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("first", ["qrnn_tfq.engine", "qrnn_tfq.losses"])
+def test_a_tensorflow_module_of_the_package_imported_first(first):
+    # TensorFlow loads inside this import; the layers must load after it, not meet it half-done.
+    out = _run(f"""
+        import {first}
+        import sys
+        import tensorflow as tf
+        from tf_keras.src.saving import object_registration
+        print(object_registration.get_registered_object("qrnn_tfq>QRNN").__name__)
+    """)
+    assert out.split()[-1] == "QRNN"
