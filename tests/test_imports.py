@@ -8,10 +8,10 @@ from __future__ import annotations
 import os
 import pathlib
 import subprocess
-
-import pytest
 import sys
 import textwrap
+
+import pytest
 
 import numpy as np
 
