@@ -75,6 +75,8 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--noisy-shots", type=common.non_negative_int, default=0,
                         help="shots per sequence of the noisy estimate (default 0: no noisy estimate)")
     parser.add_argument("--sequences", type=common.positive_int, default=5, help="sequences of the noisy estimate")
+    parser.add_argument("--noisy-steps", type=common.positive_int,
+                        help="only the first N steps of each sequence in the noisy estimate (large models)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     parser.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's and Cirq's messages")
@@ -153,13 +155,14 @@ def noisy_section(cell: CompiledCell, data: dict, estimate: Any, args: argparse.
     from qrnn_tfq.export.noisy import NoisySimulator, calibrated_noise_model, noisy_estimate  # noqa: PLC0415
 
     count = min(args.sequences, data["inputs"].shape[0])
-    subset = {key: value[:count] for key, value in data.items()}
+    steps = min(args.noisy_steps or data["inputs"].shape[1], data["inputs"].shape[1])
+    subset = {key: value[:count, :steps] for key, value in data.items()}  # teacher-forced: a prefix is exact
     simulator = NoisySimulator(cell, calibrated_noise_model(args.device))
     bar = tqdm(total=count, desc="noisy estimate", unit="sequence", disable=not args.progress, dynamic_ncols=True)
     start = time.perf_counter()
     try:
-        result = noisy_estimate(simulator, subset, estimate.probabilities[:count], estimate.ancilla[:count],
-                                shots=args.noisy_shots, seed=0, progress=bar.update)
+        result = noisy_estimate(simulator, subset, estimate.probabilities[:count, :steps],
+                                estimate.ancilla[:count, :steps], shots=args.noisy_shots, seed=0, progress=bar.update)
     finally:
         bar.close()
     return {**result, "device": args.device, "gateset": cell.gateset, "form": cell.form,
@@ -234,9 +237,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
               f"{row['sequence_success_log10_mean']:.1f} (mean of log10)")
     if "noisy" in report:
         noisy = report["noisy"]
+        shown = {side: {k: "-" if v is None else f"{v:.3f}" for k, v in noisy[side].items()} for side in ("noisy", "noiseless")}
         print(f"noisy ({args.device}, sqrt_iswap, {noisy['sequences']} sequences x {noisy['shots_per_sequence']} shots): "
-              f"word accuracy {noisy['noisy']['word']:.3f}, last bit {noisy['noisy']['last_bit']:.3f}; noiseless "
-              f"{noisy['noiseless']['word']:.3f}, {noisy['noiseless']['last_bit']:.3f}")
+              f"word accuracy {shown['noisy']['word']}, last bit {shown['noisy']['last_bit']}; noiseless "
+              f"{shown['noiseless']['word']}, {shown['noiseless']['last_bit']}")
     return report
 
 
@@ -244,15 +248,15 @@ def noisy_markdown(noisy: dict[str, Any] | None) -> str:
     if not noisy:
         return ""
     lines = ["", f"## Noisy estimate ({noisy['device']} median calibration, {noisy['gateset']}, {noisy['form']}, "
-             f"{noisy['qubits']} qubits, {noisy['sequences']} sequences x {noisy['shots_per_sequence']} shots, "
+             f"{noisy['qubits']} qubits, {noisy['sequences']} sequences of {noisy['steps_per_sequence']} steps x "
+             f"{noisy['shots_per_sequence']} shots, "
              f"{noisy['wall_time_s']:.0f} s)", "",
              "| | word accuracy (sampled) | last-bit accuracy (sampled) | expected word accuracy | ancilla success "
              "per step | word postselection (unscored) | log10 sequence acceptance |", "|---|---|---|---|---|---|---|"]
     for name in ("noiseless", "noisy"):
-        row = noisy[name]
-        lines.append(f"| {name} | {row['word']:.4f} | {row['last_bit']:.4f} | {row['expected_word']:.4f} | "
-                     f"{row['ancilla_per_step_mean']:.4g} | {row['word_postselection_mean']:.4g} | "
-                     f"{row['sequence_log10_mean']:.1f} |")
+        row = {key: "-" if value is None else f"{value:.4g}" for key, value in noisy[name].items()}
+        lines.append(f"| {name} | {row['word']} | {row['last_bit']} | {row['expected_word']} | "
+                     f"{row['ancilla_per_step_mean']} | {row['word_postselection_mean']} | {row['sequence_log10_mean']} |")
     return "\n".join(lines) + "\n"
 
 

@@ -269,6 +269,8 @@ def sampled_accuracy(probabilities: np.ndarray, targets: np.ndarray, scored: np.
         words.append(drawn == index[b, t])
         bits.append((drawn & 1) == (index[b, t] & 1))
         expected.append(distribution[index[b, t]])
+    if not words:
+        return {"word": None, "last_bit": None, "expected_word": None}  # no scored step
     return {"word": float(np.mean(words)), "last_bit": float(np.mean(bits)), "expected_word": float(np.mean(expected))}
 
 
@@ -311,7 +313,9 @@ def noisy_estimate(
 
     def acceptance(ancillas: np.ndarray, words: np.ndarray) -> dict[str, float]:
         step = ancillas * words
-        return {"ancilla_per_step_mean": float(ancillas.mean()), "word_postselection_mean": float(words[~scored].mean()),
+        unscored = words[~scored]
+        return {"ancilla_per_step_mean": float(ancillas.mean()),
+                "word_postselection_mean": float(unscored.mean()) if unscored.size else None,
                 "step_mean": float(step.mean()),
                 "sequence_log10_mean": float(np.mean(np.log10(np.maximum(np.prod(step, axis=1), 1e-300))))}
 

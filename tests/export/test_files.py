@@ -112,3 +112,42 @@ def test_a_failed_write_leaves_the_old_file(tmp_path):
         write_json(path, "not a circuit")
     assert path.read_text() == "old"
     assert os.listdir(tmp_path) == ["cell.json"]
+
+
+def test_cell_json_loads_without_this_package(cell, tmp_path):
+    """Where qrnn_tfq cannot be installed (cirq >= 1.6 for Willow-class devices), a stand-in
+    class for the tag is all `cirq.read_json` needs (docs/EXPORT.md)."""
+
+    class StandInPostselectTag:
+        pass
+
+    path = write_json(tmp_path / "cell.json", cell.step_circuit([1]))
+    resolvers = [lambda name: StandInPostselectTag if name == "qrnn_tfq.PostselectTag" else None,
+                 *cirq.DEFAULT_RESOLVERS]
+    back = cirq.read_json(path, resolvers=resolvers)
+    assert back.map_operations(lambda op: op.untagged) == cell.step_circuit([1]).map_operations(lambda op: op.untagged)
+    assert any(isinstance(tag, StandInPostselectTag) for op in back.all_operations() for tag in op.tags)
+
+
+@pytest.mark.parametrize("device", ["rainbow", "weber"])
+def test_what_the_devices_accept(device):
+    """The facts docs/EXPORT.md states: mid-circuit measurements pass validation and the
+    proto; resets, classical control and repeat-until loops serialize but do not validate."""
+    import cirq_google
+
+    grid = load_device(device)
+    a = min(grid.metadata.qubit_set)
+    accepted = cirq.Circuit(cirq.X(a), cirq.measure(a, key="post_0"), cirq.X(a), cirq.measure(a, key="post_1"))
+    grid.validate_circuit(accepted)
+    rejected = {
+        "reset": cirq.Circuit(cirq.measure(a, key="m"), cirq.ResetChannel().on(a)),
+        "classical control": cirq.Circuit(cirq.measure(a, key="m"), cirq.X(a).with_classical_controls("m")),
+        "repeat until": cirq.Circuit(cirq.CircuitOperation(
+            cirq.FrozenCircuit(cirq.X(a) ** 0.5, cirq.measure(a, key="m")), use_repetition_ids=False,
+            repeat_until=cirq.KeyCondition(cirq.MeasurementKey("m")))),
+    }
+    for name, circuit in rejected.items():
+        with pytest.raises(ValueError):
+            grid.validate_circuit(circuit)
+        if name != "repeat until":
+            assert cirq_google.CIRCUIT_SERIALIZER.deserialize(cirq_google.CIRCUIT_SERIALIZER.serialize(circuit)) == circuit
