@@ -49,7 +49,7 @@ warnings.filterwarnings("ignore", message=".*Python version.*google.api_core.*",
 
 from qrnn_tfq.export import report as reports  # noqa: E402
 from qrnn_tfq.export.compile import DEVICES, GATESETS  # noqa: E402
-from qrnn_tfq.export.files import json_text, write_circuit_files, write_json  # noqa: E402
+from qrnn_tfq.export.files import write_circuit_files, write_json  # noqa: E402
 from qrnn_tfq.export.load import LoadedRun, load_run  # noqa: E402
 from qrnn_tfq.export.steps import CompiledCell, compile_cell, sequence_circuit  # noqa: E402
 from qrnn_tfq.export.success import success_probabilities  # noqa: E402

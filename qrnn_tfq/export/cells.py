@@ -24,11 +24,11 @@ from collections.abc import Sequence
 
 import cirq
 import numpy as np
-import sympy
 
 from qrnn_tfq.amplification import FixedPointSchedule, fixed_point_schedule, neuron_success_bound
 from qrnn_tfq.circuits.amplify import amplified_neuron_circuit, num_amplified_ancillas
-from qrnn_tfq.circuits.cell import check_input_word, resolver
+from qrnn_tfq.circuits.cell import cell_blocks as circuit_cell_blocks
+from qrnn_tfq.circuits.cell import resolver
 from qrnn_tfq.circuits.neuron import neuron_circuit, num_neuron_ancillas
 from qrnn_tfq.config import QRNNConfig
 
@@ -114,24 +114,7 @@ def cell_blocks(
             return neuron_circuit(config, k, lanes, ancillas)
         return amplified_neuron_circuit(config, k, lanes, ancillas, schedule)
 
-    W, I = config.workspace_lanes, config.io_lanes
-    stages = cirq.Circuit()
-    for k in range(W):  # input stage
-        stages += neuron(k)
-    for stage in range(config.stages):  # work stages
-        stages += cirq.Circuit(cirq.ry(sympy.Symbol(config.work_name(stage, w))).on(lanes[I + w]) for w in range(W))
-        for k in range(W * (stage + 1), W * (stage + 2)):
-            stages += neuron(k)
-    output = cirq.Circuit()
-    for k in range(config.num_workspace_neurons, config.num_neurons):  # output stage
-        output += neuron(k)
-    return stages, output
-
-
-def word_writes(config: QRNNConfig, lanes: Sequence[cirq.Qid], input_word: Sequence[int] | np.ndarray) -> list[cirq.Operation]:
-    """`X` on every in/out lane whose input bit is 1 (SPEC section 3, steps 1 and 4)."""
-    word = check_input_word(config, input_word)
-    return [cirq.X(lanes[lane]) for lane, bit in enumerate(word) if bit]
+    return circuit_cell_blocks(config, tuple(lanes), neuron)
 
 
 def resolved_blocks(

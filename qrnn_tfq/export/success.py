@@ -15,7 +15,6 @@ and only when a function is called.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -133,7 +132,3 @@ def success_probabilities(
         raise ValueError("The engine returned non-finite success probabilities (NaN); the batch or model is bad.")
     return SuccessEstimate(rounds, word, ancilla, np.asarray(out.probabilities, dtype=np.float64), scored)
 
-
-def log10_or_none(value: float) -> float | None:
-    """`log10(value)`, None for 0 (JSON has no -inf)."""
-    return math.log10(value) if value > 0 else None

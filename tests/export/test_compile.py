@@ -120,3 +120,15 @@ def test_restore_swaps_bring_every_qubit_back():
         assert graph.has_edge(a, b)
         where[a], where[b] = where.get(b), where.get(a)
     assert {q: p for p, q in where.items() if q is not None} == start
+
+
+@pytest.mark.parametrize("word", [(0, 1), (1, 1)])
+def test_blocks_around_the_word_are_the_cell(word):
+    from qrnn_tfq.export.cells import cell_blocks
+
+    config = QRNNConfig(2, 2, 1, 2, 2)
+    lanes, ancillas = logical_qubits(config, "postselected")
+    stages, output = cell_blocks(config, lanes, ancillas)
+    writes = cirq.Circuit(cirq.X(lanes[i]) for i, bit in enumerate(word) if bit)
+    assembled = writes + stages + writes + output
+    assert list(assembled.all_operations()) == list(cell_circuit(config, lanes, ancillas, word).all_operations())
