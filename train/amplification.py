@@ -1,6 +1,6 @@
 """Does amplitude amplification give the QRNN's activation? Numbers and plots (SPEC section 8).
 
-    python -m train.amplification --xor RUN --mnist RUN --rounds 0 1 2 3 4 6 --out runs/amplification
+    python -m train.amplification --xor RUN [RUN ...] --mnist RUN [RUN ...] --rounds 0 1 2 3 4 6 --out runs/amplification
 
 For one neuron (orders 1-3) it tabulates the fixed-point schedule of every round count:
 queries, the guaranteed error `delta` at SPEC section 2's bound, the smallest success
@@ -87,6 +87,12 @@ def load_run(folder: str) -> tuple[dict[str, Any], list[np.ndarray]]:
     return config, list(checkpoint.model_weights)
 
 
+def run_label(folder: str, config: dict[str, Any]) -> str:
+    """The run's folder name and how it was trained (postselected or with k rounds)."""
+    trained = config.get("amplification") or 0
+    return f"{os.path.basename(os.path.normpath(folder))} (trained {'postselected' if not trained else f'k={trained}'})"
+
+
 def make_layer(config: dict[str, Any], io_width: int, weights: list[np.ndarray], rounds: int) -> QRNN:
     layer = QRNN(
         workspace=config["workspace"], io_width=io_width, stages=config["stages"], degree=config["degree"],
@@ -135,7 +141,7 @@ def xor_study(folder: str, rounds: Sequence[int]) -> list[dict[str, Any]]:
         right = (argmax.measured.numpy() == targets)[scored]
         teacher = layer.run_sequences(batch, training=True).probabilities.numpy()
         expected = np.take_along_axis(teacher, targets[..., None], -1)[..., 0][scored]
-        rows.append({"task": "xor", "rounds": k, "argmax_accuracy": float(right.mean()),
+        rows.append({"task": "xor", "run": run_label(folder, config), "rounds": k, "argmax_accuracy": float(right.mean()),
                      "expected_sampled_accuracy": float(expected.mean()), **costs})
     return rows
 
@@ -164,7 +170,7 @@ def mnist_study(folder: str, rounds: Sequence[int]) -> list[dict[str, Any]]:
         costs = sequence_costs(layer, arrays, reference)
         reference = costs.pop("state") if k == 0 else reference
         costs.pop("state", None)
-        rows.append({"task": "mnist", "rounds": k, "argmax_accuracy": result["argmax_accuracy"],
+        rows.append({"task": "mnist", "run": run_label(folder, config), "rounds": k, "argmax_accuracy": result["argmax_accuracy"],
                      "expected_sampled_accuracy": result["expected_sampled_accuracy"],
                      "test_images": result["images"], **costs})
     return rows
@@ -174,17 +180,17 @@ def mnist_study(folder: str, rounds: Sequence[int]) -> list[dict[str, Any]]:
 
 
 def plot_models(path: str, rows: list[dict[str, Any]]) -> None:
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    for task in sorted({row["task"] for row in rows}):
-        mine = [row for row in rows if row["task"] == task]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for task in dict.fromkeys(row["run"] for row in rows):
+        mine = [row for row in rows if row["run"] == task]
         ks = [row["rounds"] for row in mine]
-        left.plot(ks, [100 * row["argmax_accuracy"] for row in mine], "o-", label=f"{task} argmax")
-        left.plot(ks, [100 * row["expected_sampled_accuracy"] for row in mine], "s--", label=f"{task} sampled (expected)")
+        left.plot(ks, [100 * row["argmax_accuracy"] for row in mine], "o-", label=f"{task}: argmax")
+        left.plot(ks, [100 * row["expected_sampled_accuracy"] for row in mine], "s--", label=f"{task}: sampled (expected)")
         right.plot(ks, [row["log10_sequence_success"] for row in mine], "o-", label=f"{task}: whole sequence")
         right.plot(ks, [row["log10_ancilla_success_per_step"] for row in mine], "s--", label=f"{task}: ancillas of one step")
     left.set_xlabel("amplification rounds k (0: ideal postselection)")
     left.set_ylabel("test accuracy (%)")
-    left.legend(fontsize=8)
+    left.legend(fontsize=6)
     right.set_xlabel("amplification rounds k")
     right.set_ylabel("log10 success probability (median sequence / mean step)")
     right.legend(fontsize=8)
@@ -218,8 +224,8 @@ def markdown_table(rows: list[dict[str, Any]], keys: Sequence[str]) -> str:
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m train.amplification", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--xor", metavar="RUN", help="a run folder of train.elman --task xor")
-    parser.add_argument("--mnist", metavar="RUN", help="a run folder of train.mnist (one model)")
+    parser.add_argument("--xor", metavar="RUN", nargs="+", default=[], help="run folders of train.elman --task xor")
+    parser.add_argument("--mnist", metavar="RUN", nargs="+", default=[], help="run folders of train.mnist (one model each)")
     parser.add_argument("--rounds", type=int, nargs="+", default=[0, 1, 2, 3, 4, 6], help="round counts (0: postselection)")
     parser.add_argument("--orders", type=int, nargs="+", default=[1, 2, 3], help="neuron orders of the neuron table")
     parser.add_argument("--out", default="runs/amplification", help="output folder (default runs/amplification)")
@@ -232,17 +238,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"neuron": neuron_table(args.orders, rounds), "models": []}
     for order in args.orders:
         plot_neuron(os.path.join(args.out, f"neuron_order{order}.png"), order, rounds)
-    if args.xor:
-        result["models"] += xor_study(args.xor, rounds)
-    if args.mnist:
-        result["models"] += mnist_study(args.mnist, rounds)
+    for folder in args.xor:
+        result["models"] += xor_study(folder, rounds)
+    for folder in args.mnist:
+        result["models"] += mnist_study(folder, rounds)
     write_json(os.path.join(args.out, "amplification.json"), result)
     text = ["# Amplification study", "", "## One neuron", "",
             markdown_table(result["neuron"], ["order", "rounds", "queries", "lower_bound", "delta", "min_success", "weight_ratio"])]
     if result["models"]:
         plot_models(os.path.join(args.out, "models.png"), result["models"])
         text += ["", "## Trained models", "", markdown_table(result["models"], [
-            "task", "rounds", "argmax_accuracy", "expected_sampled_accuracy", "fidelity",
+            "run", "rounds", "argmax_accuracy", "expected_sampled_accuracy", "fidelity",
             "log10_ancilla_success_per_step", "log10_sequence_success"])]
     with atomic_writer(os.path.join(args.out, "amplification.md"), "w") as file:
         file.write("\n".join(text) + "\n")
