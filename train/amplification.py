@@ -90,7 +90,9 @@ def load_run(folder: str) -> tuple[dict[str, Any], list[np.ndarray]]:
 def run_label(folder: str, config: dict[str, Any]) -> str:
     """The run's folder name and how it was trained (postselected or with k rounds)."""
     trained = config.get("amplification") or 0
-    return f"{os.path.basename(os.path.normpath(folder))} (trained {'postselected' if not trained else f'k={trained}'})"
+    parts = os.path.normpath(folder).split(os.sep)
+    name = "/".join(parts[-2:]) if parts[-1].startswith("seed") and len(parts) > 1 else parts[-1]
+    return f"{name} (trained {'postselected' if not trained else f'k={trained}'})"
 
 
 def make_layer(config: dict[str, Any], io_width: int, weights: list[np.ndarray], rounds: int) -> QRNN:
