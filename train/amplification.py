@@ -26,12 +26,11 @@ from train import common  # noqa: F401  (first: quiet TensorFlow, select tf-kera
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 from qrnn_tfq import QRNN  # noqa: E402
 from qrnn_tfq.amplification import amplified_success, fixed_point_schedule, neuron_success_bound  # noqa: E402
 from qrnn_tfq.training import atomic_writer, load_checkpoint  # noqa: E402
-from train.outputs import write_json  # noqa: E402
+from train.outputs import save_figure, write_json  # noqa: E402
 
 XOR_SEQUENCES = 512  # fresh test sequences of the XOR task (seeded)
 EVAL_SEED = 20261128
@@ -70,7 +69,7 @@ def plot_neuron(path: str, order: int, rounds: Sequence[int]) -> None:
     axes.set_title(f"Fixed-point amplification of an order-{order} neuron (w = {bound:g})", fontsize=10)
     axes.legend(fontsize=8)
     axes.grid(alpha=0.3)
-    _save(figure, path)
+    save_figure(figure, path, dpi=110)
 
 
 # ---- trained runs --------------------------------------------------------------------------
@@ -199,14 +198,7 @@ def plot_models(path: str, rows: list[dict[str, Any]]) -> None:
     for axes in (left, right):
         axes.grid(alpha=0.3)
     figure.suptitle("Trained models evaluated with amplified neurons instead of postselection", fontsize=10)
-    _save(figure, path)
-
-
-def _save(figure: Any, path: str) -> None:
-    figure.tight_layout()
-    with atomic_writer(path) as file:
-        figure.savefig(file, format="png", dpi=110)
-    plt.close(figure)
+    save_figure(figure, path, dpi=110)
 
 
 def _cell(value: Any) -> str:

@@ -39,8 +39,9 @@ from tqdm import tqdm  # noqa: E402
 
 from data.sequences import TaskSpec, task_by_name  # noqa: E402
 from qrnn_tfq.gradients import measure_gradients  # noqa: E402
-from qrnn_tfq.training import TrainingResult, atomic_write_text, atomic_writer  # noqa: E402
+from qrnn_tfq.training import TrainingResult, atomic_write_text  # noqa: E402
 from train import dna, elman, quiet, run_folder  # noqa: E402
+from train.outputs import save_figure  # noqa: E402
 
 RESULTS_FOLDER = os.path.join("docs", "results")
 _LEGEND_NOTE = "bars: quartiles; x: a run that did not reach the loss, drawn at its step budget"
@@ -178,7 +179,7 @@ def _plot_xor(rows: list[dict[str, str]], path: str, args: argparse.Namespace) -
     axis.set_yscale("log")
     axis.set_title(f"Elman XOR: median over seeds\n{_LEGEND_NOTE}", fontsize=10)
     axis.legend(fontsize=8)
-    _save(figure, path)
+    save_figure(figure, path, dpi=100)
 
 
 # -- letters-topology
@@ -216,7 +217,7 @@ def _plot_letters(rows: list[dict[str, str]], path: str, args: argparse.Namespac
         axis.set_yscale("log")
     axes[0].set_ylabel("steps to validation loss 1e-3")
     figure.suptitle(f"Elman letters: median over seeds\n{_LEGEND_NOTE}", fontsize=10)
-    _save(figure, path)
+    save_figure(figure, path, dpi=100)
 
 
 # -- dna-memory
@@ -258,7 +259,7 @@ def _plot_dna(rows: list[dict[str, str]], path: str, args: argparse.Namespace) -
     axis.set_ylabel("steps to validation loss 1e-3")
     axis.set_title(f"DNA long-range memory: median over seeds\n{_LEGEND_NOTE}", fontsize=10)
     axis.legend(fontsize=8)
-    _save(figure, path)
+    save_figure(figure, path, dpi=100)
 
 
 # -- gradients
@@ -332,7 +333,7 @@ def _plot_gradients(rows: list[dict[str, str]], path: str, args: argparse.Namesp
         axis.legend(fontsize=8)
     figure.suptitle(f"DNA ({rows[0]['protocol'] if rows else ''} protocol): loss-gradient norms, median over seeds")
     figure.text(0.5, 0.003, f"points at {floor:g}: the norm underflowed to 0 (float32)", ha="center", fontsize=8)
-    _save(figure, path)
+    save_figure(figure, path, dpi=100)
 
 
 STUDIES = {
@@ -382,13 +383,6 @@ def _median_line(axis: Any, xs: Sequence[float], groups: Sequence[list[dict[str,
         failed = [_budget_of(r) for r in group if math.isinf(_steps(r))]
         if failed:
             axis.plot([x] * len(failed), failed, "x", color=line[0].get_color())
-
-
-def _save(figure: Any, path: str) -> None:
-    figure.tight_layout()
-    with atomic_writer(path) as file:
-        figure.savefig(file, format="png", dpi=100)
-    plt.close(figure)
 
 
 def _cell(value: Any) -> str:

@@ -134,9 +134,14 @@ def plot_history(path: str, history: Sequence[StepRecord], stop_loss: float | No
     accuracies.set_ylabel("validation accuracy")
     accuracies.set_ylim(-0.02, 1.02)
     accuracies.legend()
+    save_figure(figure, path, dpi=120)
+
+
+def save_figure(figure: Any, path: str, dpi: int = 110) -> None:
+    """Lay out `figure`, write it as a PNG atomically, and close it."""
     figure.tight_layout()
     with atomic_writer(path) as file:
-        figure.savefig(file, format="png", dpi=120)
+        figure.savefig(file, format="png", dpi=dpi)
     plt.close(figure)
 
 

@@ -16,41 +16,16 @@ Every file is written to a temporary name in its folder and moved into place wit
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from typing import Any
 
 import cirq
 import cirq_google
 from cirq_google.api import v2
 
+from qrnn_tfq.atomic import atomic_write as atomic_write
+from qrnn_tfq.circuits import json_resolvers
 from qrnn_tfq.export.compile import strip_tags
-
-try:  # the package's JSON resolvers (PostselectTag); older trees have none
-    from qrnn_tfq.circuits import json_resolvers as _json_resolvers
-except ImportError:  # pragma: no cover - depends on the installed tree
-    _json_resolvers = None
-
-
-def atomic_write(path: str | os.PathLike, data: str | bytes) -> str:
-    """Writes `data` (text as UTF-8) to `path` atomically and returns the path."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        os.chmod(temporary, 0o644)
-        with os.fdopen(handle, "wb") as file:
-            file.write(data.encode("utf-8") if isinstance(data, str) else data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)
-        raise
-    return path
 
 
 def _check_circuit(circuit: Any) -> cirq.AbstractCircuit:
@@ -60,9 +35,9 @@ def _check_circuit(circuit: Any) -> cirq.AbstractCircuit:
 
 
 def json_text(circuit: cirq.AbstractCircuit) -> str:
-    """Cirq JSON of `circuit`; without this package's resolvers its tags are left out."""
+    """Cirq JSON of `circuit` (its `PostselectTag`s included; read it back with `read_json`)."""
     circuit = _check_circuit(circuit)
-    return cirq.to_json(circuit if _json_resolvers is not None else strip_tags(circuit))
+    return cirq.to_json(circuit)
 
 
 def write_json(path: str | os.PathLike, circuit: cirq.AbstractCircuit) -> str:
@@ -74,7 +49,7 @@ def read_json(path: str | os.PathLike) -> Any:
     """Reads a Cirq JSON file written by `write_json`."""
     with open(path, encoding="utf-8") as file:
         text = file.read()
-    resolvers = _json_resolvers() if _json_resolvers is not None else None
+    resolvers = json_resolvers()
     return cirq.read_json(json_text=text, resolvers=resolvers)
 
 

@@ -11,17 +11,17 @@ sees the old checkpoint or the new one, never half of one.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
 import os
-import tempfile
 import zipfile
 import zlib
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from qrnn_tfq.atomic import atomic_writer as atomic_writer
 
 FORMAT = "qrnn_tfq.training.checkpoint"
 VERSION = 1
@@ -56,29 +56,6 @@ class Checkpoint:
     best_validation_loss: float | None
     config: dict[str, Any]
     state: dict[str, Any]
-
-
-@contextlib.contextmanager
-def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
-    """Open a temporary file next to `path`; on success it replaces `path` atomically.
-
-    On an exception the temporary file is removed and `path` is left as it was.
-    """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        os.chmod(temporary, 0o644)  # mkstemp makes it owner-only; results are for everyone to read
-        with os.fdopen(handle, mode) as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)
-        raise
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
