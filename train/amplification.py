@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from qrnn_tfq import QRNN  # noqa: E402
-from qrnn_tfq.amplification import amplified_success, fixed_point_schedule, neuron_success_bound  # noqa: E402
+from qrnn_tfq.amplification import amplified_gain, amplified_success, fixed_point_schedule, neuron_success_bound  # noqa: E402
 from qrnn_tfq.training import atomic_writer, load_checkpoint  # noqa: E402
 from train.outputs import save_figure, write_json  # noqa: E402
 
@@ -39,22 +39,57 @@ EVAL_SEED = 20261128
 # ---- one neuron ----------------------------------------------------------------------------
 
 
+def branch_successes(order: int, points: int = 2001) -> np.ndarray:
+    """`lambda(eta) = cos^(2^(ord+1)) + sin^(2^(ord+1))` over a uniform grid of angles `eta`."""
+    eta = np.linspace(0.0, np.pi / 2, points)
+    return np.cos(eta) ** (2 ** (order + 1)) + np.sin(eta) ** (2 ** (order + 1))
+
+
+def neuron_fidelity(success: np.ndarray, gain: np.ndarray) -> float:
+    """Fidelity of the amplified to the postselected neuron on an even superposition of
+    branches with these success probabilities: the branches keep their rotations, so only
+    the weights `sqrt(lambda)` against `sqrt(lambda) h(lambda)` differ."""
+    overlap = np.abs(np.sum(success * gain)) ** 2
+    return float(overlap / (np.sum(success) * np.sum(success * np.abs(gain) ** 2)))
+
+
 def neuron_table(orders: Sequence[int], rounds: Sequence[int]) -> list[dict[str, Any]]:
-    """Per order and round count: queries, delta, smallest success, and branch-weight spread."""
+    """Per order and round count: queries, delta, smallest success, branch-weight spread and
+    the fidelity to postselection on an even superposition of branches (angles uniform)."""
     rows = []
     for order in orders:
         bound = neuron_success_bound(order)
-        lam = np.linspace(bound, 1.0, 2001)  # every success probability a branch can have
+        lam = branch_successes(order)  # every success probability a branch can have, from bound to 1
         for k in rounds:
-            success = lam if k == 0 else amplified_success(lam, fixed_point_schedule(k, bound))
+            schedule = None if k == 0 else fixed_point_schedule(k, bound)
+            gain = np.ones_like(lam) if k == 0 else amplified_gain(lam, schedule)
+            success = lam * np.abs(gain) ** 2
             rows.append({
                 "order": order, "rounds": k, "queries": 2 * k + 1, "lower_bound": bound,
-                "delta": None if k == 0 else fixed_point_schedule(k, bound).delta,
+                "delta": None if k == 0 else schedule.delta,
                 "min_success": float(success.min()),
                 # max/min branch weight |g|: sqrt(1/bound) for postselection, -> 1 as k grows
                 "weight_ratio": float(np.sqrt(success.max() / success.min())),
+                "fidelity": neuron_fidelity(lam, gain),
             })
     return rows
+
+
+def plot_neuron_summary(path: str, rows: list[dict[str, Any]]) -> None:
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for order in dict.fromkeys(row["order"] for row in rows):
+        mine = [row for row in rows if row["order"] == order]
+        ks = [row["rounds"] for row in mine]
+        left.plot(ks, [row["min_success"] for row in mine], "o-", label=f"order {order}")
+        right.plot(ks, [row["fidelity"] for row in mine], "o-", label=f"order {order}")
+    left.set_ylabel("smallest success probability of a branch")
+    right.set_ylabel("fidelity to the postselected neuron")
+    for axes in (left, right):
+        axes.set_xlabel("amplification rounds k (0: postselection)")
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=8)
+    figure.suptitle("One neuron, even superposition of branches with uniform angles", fontsize=10)
+    save_figure(figure, path, dpi=110)
 
 
 def plot_neuron(path: str, order: int, rounds: Sequence[int]) -> None:
@@ -232,13 +267,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"neuron": neuron_table(args.orders, rounds), "models": []}
     for order in args.orders:
         plot_neuron(os.path.join(args.out, f"neuron_order{order}.png"), order, rounds)
+    plot_neuron_summary(os.path.join(args.out, "neuron_summary.png"), result["neuron"])
     for folder in args.xor:
         result["models"] += xor_study(folder, rounds)
     for folder in args.mnist:
         result["models"] += mnist_study(folder, rounds)
     write_json(os.path.join(args.out, "amplification.json"), result)
     text = ["# Amplification study", "", "## One neuron", "",
-            markdown_table(result["neuron"], ["order", "rounds", "queries", "lower_bound", "delta", "min_success", "weight_ratio"])]
+            markdown_table(result["neuron"], ["order", "rounds", "queries", "lower_bound", "delta", "min_success", "weight_ratio", "fidelity"])]
     if result["models"]:
         plot_models(os.path.join(args.out, "models.png"), result["models"])
         text += ["", "## Trained models", "", markdown_table(result["models"], [
@@ -247,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     with atomic_writer(os.path.join(args.out, "amplification.md"), "w") as file:
         file.write("\n".join(text) + "\n")
     print("\n".join(text))
-    print(f"Wrote {args.out}/: amplification.json, amplification.md, neuron_order*.png"
+    print(f"Wrote {args.out}/: amplification.json, amplification.md, neuron_order*.png, neuron_summary.png"
           + (", models.png" if result["models"] else ""))
     return result
 
