@@ -129,7 +129,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, default_help: str = "")
                        help="with --engine tfq: estimate every word probability from this many measurements per "
                             "Z string (default: exact)")
     group.add_argument("--noise", type=probability,
-                       help="with --engine tfq: depolarizing probability on every qubit after every moment (default 0)")
+                       help="with --engine tfq: depolarizing probability on every qubit of every gate (default 0)")
 
 
 MODELS = ("qrnn", *BASELINE_KINDS)

@@ -8,7 +8,7 @@ either engine: one weight layout) and evaluates them on fresh test data with
     - the state-vector engine (exact),
     - the TFQ engine, exact expectations (`tfq.layers.Expectation`),
     - the TFQ engine with `--shots` measurements per Z string (`SampledExpectation`),
-    - the TFQ engine with depolarizing noise `--noise` per qubit and moment, estimated
+    - the TFQ engine with depolarizing noise `--noise` per qubit of every gate, estimated
       with `--noise-shots` shots (each shot one noisy trajectory).
 Scores: argmax accuracy at the scored step (the DNA base; the MNIST label) and the expected
 sampled accuracy (the mean probability of the right answer), with the seconds each took.
@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--mnist", metavar="RUN", nargs="*", default=[], help="run folders of train.mnist --recurrence coherent")
     parser.add_argument("--shots", type=common.positive_int, nargs="*", default=[10, 100, 1000], help="shot counts")
     parser.add_argument("--noise", type=common.probability, nargs="*", default=[1e-4, 1e-3, 1e-2],
-                        help="depolarizing probabilities per qubit and moment")
+                        help="depolarizing probabilities per qubit of every gate")
     parser.add_argument("--noise-shots", type=common.positive_int, default=1000, help="shots of the noisy runs (default 1000)")
     parser.add_argument("--sequences", type=common.positive_int, default=128, help="DNA test sequences (default 128)")
     parser.add_argument("--test-size", type=common.positive_int, default=100, help="MNIST test images (default 100)")

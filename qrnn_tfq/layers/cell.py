@@ -85,8 +85,8 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
             carried on untouched).
         shots: with `engine="tfq"`, measurements per Z string that estimate each word
             probability; None (default) computes exact expectations.
-        noise: with `engine="tfq"`, depolarizing probability on every qubit after every
-            moment of the circuits (default 0).
+        noise: with `engine="tfq"`, depolarizing probability on every qubit of every gate
+            of the circuits, after the gate (default 0).
 
     `engine="tfq"` (TensorFlow Quantum, `qrnn_tfq.tfq`) runs only the coherent recurrence
     and only whole sequences: use it through `QRNN`, not `tf.keras.layers.RNN(QRNNCell)`.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cirq
 import numpy as np
 import pytest
 
@@ -166,3 +167,18 @@ def test_errors_name_the_bad_value():
         get_engine("tfq", noise=1.5)
     with pytest.raises(ValueError, match=r"`engine` must be one of \['state_vector', 'tfq'\], got 'qsim'"):
         get_engine("qsim")
+
+
+def test_noise_channels_follow_every_gate_on_its_qubits():
+    config = _config(2, 1, 1, 2)
+    engine = get_engine("tfq", noise=0.01)
+    circuit = engine.readout_circuit(config, 2, 1)
+    ops = list(circuit.all_operations())
+    gates = [op for op in ops if not isinstance(op.gate, cirq.DepolarizingChannel)]
+    assert len(ops) == sum(1 + len(op.qubits) for op in gates)
+    for qubit in circuit.all_qubits():  # on each qubit: gate, channel, gate, channel, ...
+        mine = [op for op in ops if qubit in op.qubits]
+        assert all(isinstance(op.gate, cirq.DepolarizingChannel) == (k % 2 == 1) for k, op in enumerate(mine))
+        assert {op.gate.p for op in mine[1::2]} == {0.01}
+    # Noise acts on the circuit with its controlled rotations split (parameter shift's form).
+    assert not any(isinstance(op, cirq.ControlledOperation) and cirq.is_parameterized(op) for op in gates)
