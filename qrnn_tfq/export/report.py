@@ -170,15 +170,15 @@ def markdown(report: Mapping[str, Any]) -> str:
         )
     lines += ["", "## Expected success probability on the model's own data (engine, teacher-forced)", "",
               "| form | sequences | steps | step success (mean) | step success (min) | ancillas (mean) | "
-              "word postselection (mean, unscored) | sequence success (median) | log10 sequence success (mean) | "
-              "shots per accepted sequence (mean) |", "|---|---|---|---|---|---|---|---|---|---|"]
+              "word postselection (mean, unscored) | log10 sequence success (median) | log10 sequence success (mean) | "
+              "log10 shots per accepted sequence (median) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for row in report["success"]:
         lines.append(
             f"| {row['form']}{' k=' + str(row['amplification_rounds']) if row['amplification_rounds'] else ''} | "
             f"{row['sequences']} | {row['steps_per_sequence']} | {_fmt(row['step_success_mean'])} | "
             f"{_fmt(row['step_success_min'])} | {_fmt(row['ancilla_success_mean'])} | "
-            f"{_fmt(row['word_postselection_mean'])} | {_fmt(row['sequence_success_median'])} | "
-            f"{_fmt(row['sequence_success_log10_mean'])} | {_fmt(row['shots_per_accepted_sequence_mean'])} |"
+            f"{_fmt(row['word_postselection_mean'])} | {_fmt(row['sequence_success_log10_median'])} | "
+            f"{_fmt(row['sequence_success_log10_mean'])} | {_fmt(row['shots_per_accepted_sequence_log10_median'])} |"
         )
     lines += ["", "## Gate durations", ""]
     lines += [f"- {name}: {source}" for name, source in report["durations"].items()]
