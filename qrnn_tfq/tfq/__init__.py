@@ -10,8 +10,8 @@ from qrnn_tfq.tfq.engine import NOISE_TRAJECTORIES as NOISE_TRAJECTORIES
 from qrnn_tfq.tfq.engine import TFQEngine as TFQEngine
 from qrnn_tfq.tfq.engine import check_noise as check_noise
 from qrnn_tfq.tfq.engine import check_shots as check_shots
-from qrnn_tfq.tfq.engine import describe as describe
 from qrnn_tfq.tfq.engine import lanes_of as lanes_of
+from qrnn_tfq.tfq.engine import noisy as noisy
 from qrnn_tfq.tfq.observables import projector_signs as projector_signs
 from qrnn_tfq.tfq.observables import word_projectors as word_projectors
 from qrnn_tfq.tfq.observables import z_strings as z_strings
@@ -21,8 +21,8 @@ __all__ = [
     "TFQEngine",
     "check_noise",
     "check_shots",
-    "describe",
     "lanes_of",
+    "noisy",
     "projector_signs",
     "word_projectors",
     "z_strings",

@@ -20,10 +20,9 @@ Simulators:
                 parameter-shift gradients (themselves estimated from shots);
     noise       TFQ's noisy backend on the (split) circuits with a depolarizing channel
                 of probability `noise` on every qubit of every gate, after the gate
-                (`noisy`)
-                (`circuit.with_noise(cirq.depolarize(noise))`): `SampledExpectation` with
-                `shots`, or without shots `Expectation` averaged over
-                `NOISE_TRAJECTORIES` Monte-Carlo trajectories; parameter-shift gradients.
+                (`noisy`): `SampledExpectation` with `shots` (one trajectory a shot), or
+                without shots `Expectation` averaged over `NOISE_TRAJECTORIES`
+                Monte-Carlo trajectories; parameter-shift gradients.
 
 What the outputs hold (`SequenceOutputs`):
     probabilities    `p_t` at the steps read out; steps that no sample of the batch
@@ -75,8 +74,8 @@ def lanes_of(config: QRNNConfig) -> list[cirq.LineQubit]:
 def noisy(circuit: cirq.Circuit, noise: float) -> cirq.Circuit:
     """`circuit` with a depolarizing channel of probability `noise` on every qubit of every
     gate, right after the gate. (Cirq's `with_noise` would also put one on every idle qubit
-    of every moment: about 3 times the channels here, and TFQ's noisy backend holds them
-    all in memory, some 0.2 GB per DNA circuit of 3500 gates.)"""
+    of every moment: about 3 times the channels, and TFQ's noisy backend holds them all in
+    memory, some 0.2 GB per DNA circuit of 3500 gates.)"""
     ops: list[cirq.Operation] = []
     for op in circuit.all_operations():
         ops += [op, *cirq.depolarize(noise).on_each(*op.qubits)]
@@ -260,14 +259,4 @@ class TFQEngine(Engine):
             "The TFQ engine runs whole sequences (one circuit from |0...0> per readout), not single steps: "
             "use QRNN(..., engine='tfq') instead of tf.keras.layers.RNN(QRNNCell(..., engine='tfq'))."
         )
-
-
-def describe(engine: TFQEngine) -> str:
-    """A one-line description of the simulator, e.g. for logs: "exact", "1000 shots", ..."""
-    parts = ["exact" if engine.shots is None else f"{engine.shots} shots"]
-    if engine.noise:
-        parts.append(f"depolarizing {engine.noise:g} per qubit of every gate")
-        if engine.shots is None:
-            parts.append(f"{NOISE_TRAJECTORIES} trajectories")
-    return ", ".join(parts)
 
