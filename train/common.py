@@ -1,6 +1,6 @@
-"""What the training programs in `train/` share: output folders and the runs of
-sequence tasks (`qrnn_tfq.training.Trainer`); arguments are `train.arguments`', bars, files and plots
-`train.outputs`'.
+"""What the training programs in `train/` share: output folders and the runs of sequence
+tasks (`qrnn_tfq.training.Trainer`). The arguments are in `train.arguments` (re-exported
+here); bars, files and plots in `train.outputs`.
 
 Every run writes into its folder: `latest.npz` and `best.npz` (checkpoints),
 `history.csv` (one row per step), `training_curve.png` and `summary.json`. With
