@@ -22,6 +22,9 @@ from typing import Callable, Mapping, Sequence, Union
 import numpy as np
 import numpy.typing as npt
 
+from qrnn_tfq.batch import SequenceBatch as SequenceBatch  # the batch contract, re-exported
+from qrnn_tfq.batch import as_bits
+
 Seed = Union[int, Sequence[int]]
 
 MAX_WIDTH = 62  # Words are int64; 2^62 still leaves room for the range check.
@@ -34,54 +37,6 @@ XOR_WIDTH = 2
 XOR_CANT_KNOW = 2  # [1, 0]: the target of the two free bits of a triple.
 LETTERS_CONSONANT_TARGET = 7  # 111: "some consonant".
 DNA_MARK = 4  # A marked base is written as base + 4 (its leading bit set).
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class SequenceBatch:
-    """One batch in the layer's data contract; the arrays are read-only copies.
-
-    Attributes:
-        inputs: (B, T, I) uint8 bits, the words `x_1..x_{L-1}` the cell reads.
-        targets: (B, T, I) uint8 bits, the words `y_2..y_L`; `targets[:, t]` is what the
-            output distribution at step `t` predicts and, in training, the measured word.
-        scored: (B, T) bool, the predictions the loss counts; at the other steps the
-            measured word is postselected onto the target.
-    """
-
-    inputs: np.ndarray
-    targets: np.ndarray
-    scored: np.ndarray
-
-    def __post_init__(self) -> None:
-        inputs = _as_bits(self.inputs, "inputs")
-        targets = _as_bits(self.targets, "targets")
-        scored = np.asarray(self.scored)
-        if inputs.ndim != 3 or min(inputs.shape) < 1:
-            raise ValueError(f"`inputs` must have a non-empty shape (B, T, I), got shape {inputs.shape}.")
-        if targets.shape != inputs.shape:
-            raise ValueError(f"`targets` must have the shape {inputs.shape} of `inputs`, got {targets.shape}.")
-        if scored.dtype != np.bool_:
-            raise TypeError(f"`scored` must be a bool array, got dtype {scored.dtype}.")
-        if scored.shape != inputs.shape[:2]:
-            raise ValueError(f"`scored` must have shape (B, T) = {inputs.shape[:2]}, got {scored.shape}.")
-        for name, array in (("inputs", inputs), ("targets", targets), ("scored", scored.copy())):
-            array.setflags(write=False)
-            object.__setattr__(self, name, array)
-
-    @property
-    def batch_size(self) -> int:
-        """`B`, the number of samples."""
-        return self.inputs.shape[0]
-
-    @property
-    def steps(self) -> int:
-        """`T = L - 1`, the number of steps (predictions) per sample."""
-        return self.inputs.shape[1]
-
-    @property
-    def io_width(self) -> int:
-        """`I`, the bits per word (the cell's `io_lanes`)."""
-        return self.inputs.shape[2]
 
 
 def words_to_bits(words: npt.ArrayLike, width: int) -> np.ndarray:
@@ -116,7 +71,7 @@ def bits_to_words(bits: npt.ArrayLike) -> np.ndarray:
         TypeError: `bits` is not a bool or integer array.
         ValueError: a value is not 0 or 1, or the last axis is empty or too long.
     """
-    array = _as_bits(bits, "bits")
+    array = as_bits(bits, "bits")
     if array.ndim < 1 or not 1 <= array.shape[-1] <= MAX_WIDTH:
         raise ValueError(f"`bits` must have a last axis of 1 to {MAX_WIDTH} lanes, got shape {array.shape}.")
     shifts = np.arange(array.shape[-1] - 1, -1, -1, dtype=np.int64)
@@ -388,13 +343,3 @@ def _rng(seed: object) -> np.random.Generator:
     if not entries or min(entries) < 0:
         raise ValueError(f"{expected}, got {seed!r}.")
     return np.random.default_rng([int(entry) for entry in entries])
-
-
-def _as_bits(values: npt.ArrayLike, name: str) -> np.ndarray:
-    array = np.asarray(values)
-    if array.dtype != np.bool_ and not np.issubdtype(array.dtype, np.integer):
-        raise TypeError(f"`{name}` must be a bool or integer array of bits, got dtype {array.dtype}.")
-    bad = array[(array != 0) & (array != 1)]
-    if bad.size:
-        raise ValueError(f"`{name}` must hold only bits 0 and 1, got {bad.flat[0]}.")
-    return array.astype(np.uint8)  # a fresh copy

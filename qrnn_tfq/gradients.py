@@ -143,7 +143,7 @@ def measure_gradients(
 
     Args:
         model: a `QRNNSequenceModel` or `RecurrentBaseline`.
-        batch: a `data.sequences.SequenceBatch` or a dict of its arrays; every scored
+        batch: a `qrnn_tfq.batch.SequenceBatch` or a dict of its arrays; every scored
             step counts in `L`, wherever it lies.
         loss: "paper" (the shifted loss) or "nll", as the trainer's `TrainerConfig.loss`.
         fraction: the share of the steps counted as the start (0.1: the first 10%).

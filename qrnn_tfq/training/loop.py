@@ -42,8 +42,8 @@ from qrnn_tfq.training.records import (
     history_from_columns,
 )
 
-if TYPE_CHECKING:  # the data package is the caller's; only its batch contract is used here
-    from data.sequences import SequenceBatch
+if TYPE_CHECKING:
+    from qrnn_tfq.batch import SequenceBatch
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ _RESUME_FIELDS = ("loss", "validate_every", "validation", "seed", "rollback_fact
 
 def _as_tensors(batch: "SequenceBatch") -> dict[str, tf.Tensor]:
     if not all(hasattr(batch, key) for key in ("inputs", "targets", "scored")):
-        raise TypeError(f"A batch must be a data.sequences.SequenceBatch, got {type(batch).__name__}.")
+        raise TypeError(f"A batch must be a qrnn_tfq.batch.SequenceBatch, got {type(batch).__name__}.")
     return {
         "inputs": tf.constant(batch.inputs),  # (B, T, I)
         "targets": tf.constant(batch.targets),  # (B, T, I)
