@@ -140,18 +140,16 @@ def make_layer(config: dict[str, Any], io_width: int, weights: list[np.ndarray],
     return layer
 
 
-def sequence_costs(layer: QRNN, batch: dict[str, np.ndarray], reference_state: np.ndarray | None) -> dict[str, Any]:
-    """Teacher-forced: fidelity to the postselected final state and what a chip must pass."""
-    out = layer.run_sequences(batch, training=True)
-    scored = np.asarray(batch["scored"], bool)
+def sequence_costs(out: Any, scored: np.ndarray, reference_state: np.ndarray | None) -> dict[str, Any]:
+    """From a teacher-forced run's `SequenceOutputs`: the fidelity of its final state to
+    `reference_state` (the postselected run's) and what a chip must pass."""
     log_ancilla = np.log10(out.ancilla_success.numpy())  # (B, T)
     log_words = np.where(scored, 0.0, np.log10(np.maximum(out.postselection.numpy(), 1e-300)))  # unscored: postselected
-    state = out.final_state.numpy()
     fidelity = None
     if reference_state is not None:
-        fidelity = float(np.mean(np.abs(np.sum(np.conj(reference_state) * state, axis=-1)) ** 2))
+        overlaps = np.sum(np.conj(reference_state) * out.final_state.numpy(), axis=-1)
+        fidelity = float(np.mean(np.abs(overlaps) ** 2))
     return {
-        "state": state,
         "fidelity": fidelity,
         "log10_ancilla_success_per_step": float(log_ancilla.mean()),
         "log10_sequence_success": float(np.median(log_ancilla.sum(1) + log_words.sum(1))),
@@ -169,14 +167,13 @@ def xor_study(folder: str, rounds: Sequence[int]) -> list[dict[str, Any]]:
     rows, reference = [], None
     for k in rounds:
         layer = make_layer(config, task.io_width, weights, k)
-        costs = sequence_costs(layer, batch, reference)
-        reference = costs.pop("state") if k == 0 else reference
-        costs.pop("state", None)
+        teacher = layer.run_sequences(batch, training=True)  # measures the targets
+        reference = teacher.final_state.numpy() if k == 0 else reference
+        costs = sequence_costs(teacher, scored, None if k == 0 else reference)
+        targets = teacher.measured.numpy()
         argmax = layer.run_sequences(batch, training=False, measurement="argmax")
-        targets = np.asarray(layer.run_sequences(batch, training=True).measured)
         right = (argmax.measured.numpy() == targets)[scored]
-        teacher = layer.run_sequences(batch, training=True).probabilities.numpy()
-        expected = np.take_along_axis(teacher, targets[..., None], -1)[..., 0][scored]
+        expected = np.take_along_axis(teacher.probabilities.numpy(), targets[..., None], -1)[..., 0][scored]
         rows.append({"task": "xor", "run": run_label(folder, config), "rounds": k, "argmax_accuracy": float(right.mean()),
                      "expected_sampled_accuracy": float(expected.mean()), **costs})
     return rows
@@ -203,9 +200,9 @@ def mnist_study(folder: str, rounds: Sequence[int]) -> list[dict[str, Any]]:
         layer = make_layer(config, data.io_lanes, weights, k)
         joint, sampled = label_distribution(QRNNSequenceModel(layer), test, seed=EVAL_SEED)
         result = scores(joint, sampled, test.class_indices, len(test.digits))
-        costs = sequence_costs(layer, arrays, reference)
-        reference = costs.pop("state") if k == 0 else reference
-        costs.pop("state", None)
+        teacher = layer.run_sequences(arrays, training=True)
+        reference = teacher.final_state.numpy() if k == 0 else reference
+        costs = sequence_costs(teacher, np.asarray(arrays["scored"], bool), None if k == 0 else reference)
         rows.append({"task": "mnist", "run": run_label(folder, config), "rounds": k, "argmax_accuracy": result["argmax_accuracy"],
                      "expected_sampled_accuracy": result["expected_sampled_accuracy"],
                      "test_images": result["images"], **costs})
