@@ -184,7 +184,7 @@ class LbfgsTrainer(Trainer):
         if self._first_batch is None:
             self._first_batch = arrays
         elif any(not np.array_equal(arrays[key], self._first_batch[key]) for key in arrays):
-            raise ValueError(f"L-BFGS needs the same batch at every step; `sample_batch({self._step})` returned "
+            raise ValueError(f"L-BFGS needs the same batch at every step; `sample_batch({self.step})` returned "
                              "a different one.")
 
     def _make_train_step(self) -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
@@ -225,7 +225,7 @@ class LbfgsTrainer(Trainer):
                 start(inputs, targets, scored)
             loss = iterate(inputs, targets, scored)
             if optimizer.restart_if_stalled():
-                logger.info("step %d: L-BFGS stalled; restarting from the current weights", self._step + 1)
+                logger.info("step %d: L-BFGS stalled; restarting from the current weights", self.step + 1)
             return loss, batch_min.read_value()
 
         return train_step

@@ -1,5 +1,7 @@
-"""The training loop of the paper's sequence experiments (SPEC section 4).
+"""The training loop of the paper's sequence experiments (SPEC section 4), on Keras `fit`.
 
+`Trainer` builds a `SequenceTaskModel` and its callbacks (`qrnn_tfq.training.callbacks`)
+and runs `model.fit`, one step per epoch, optionally under a `tf.distribute` strategy.
 One optimizer step per batch; the loss averages over the scored steps of a teacher-forced
 run (every measurement postselected onto its target). Every `validate_every` steps, and
 after the last one, the loop validates on one fixed batch: the loss (teacher-forced by
@@ -22,18 +24,26 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import os
 import time
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
+import numpy as np
 import tensorflow as tf
 
-from qrnn_tfq.layers import bits_to_words
-from qrnn_tfq.losses import LOSSES, target_probability
-from qrnn_tfq.metrics import argmax_accuracy, sampled_accuracy
+from qrnn_tfq.training.callbacks import (
+    BEST_CHECKPOINT,
+    LATEST_CHECKPOINT as LATEST_CHECKPOINT,
+    EarlyStopping,
+    OnStep,
+    Rollback,
+    RunCheckpoint,
+    RunRecord,
+    validation_steps,
+)
 from qrnn_tfq.training.checkpoint import Checkpoint, assign_arrays, check_arrays, load_checkpoint, save_checkpoint
 from qrnn_tfq.training.models import MeasuringSequenceModel, SequenceModel
+from qrnn_tfq.training.task_model import SequenceTaskModel
 from qrnn_tfq.training.records import (
     StepRecord,
     TrainerConfig,
@@ -47,32 +57,55 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-BEST_CHECKPOINT = "best.npz"
-LATEST_CHECKPOINT = "latest.npz"
 # Trainer settings a resumed run must share with the checkpoint to continue exactly.
 _RESUME_FIELDS = ("loss", "validate_every", "validation", "seed", "rollback_factor", "rollback_lr_factor")
 
 
-def _as_tensors(batch: "SequenceBatch") -> dict[str, tf.Tensor]:
+def _as_arrays(batch: "SequenceBatch") -> dict[str, np.ndarray]:
     if not all(hasattr(batch, key) for key in ("inputs", "targets", "scored")):
         raise TypeError(f"A batch must be a qrnn_tfq.batch.SequenceBatch, got {type(batch).__name__}.")
-    return {
-        "inputs": tf.constant(batch.inputs),  # (B, T, I)
-        "targets": tf.constant(batch.targets),  # (B, T, I)
-        "scored": tf.constant(batch.scored),  # (B, T)
-    }
+    return {"inputs": batch.inputs, "targets": batch.targets, "scored": batch.scored}  # (B, T, I), (B, T, I), (B, T)
+
+
+def _signature(arrays: Mapping[str, np.ndarray]) -> dict[str, tf.TensorSpec]:
+    """Batch and length left open: tasks may vary them from step to step."""
+    return {key: tf.TensorSpec((None,) * 2 + value.shape[2:], tf.as_dtype(value.dtype)) for key, value in arrays.items()}
+
+
+def replica_slices(arrays: Mapping[str, np.ndarray], context: tf.distribute.InputContext | None) -> list[dict]:
+    """The parts of a global batch for this input pipeline's replicas, in replica order.
+
+    Under `tf.distribute` each replica trains on `B / replicas` consecutive samples of the
+    global batch; one input pipeline (one per worker) yields its replicas' parts one after
+    another, which `MirroredStrategy` hands to its devices in turn.
+    """
+    if context is None or context.num_replicas_in_sync == 1:
+        return [dict(arrays)]
+    replicas, size = context.num_replicas_in_sync, len(arrays["inputs"])
+    if size % replicas:
+        raise ValueError(f"The batch size {size} must be divisible by the {replicas} replicas in sync.")
+    local = replicas // context.num_input_pipelines
+    part = size // replicas
+    first = context.input_pipeline_id * local
+    return [{key: value[(first + r) * part:(first + r + 1) * part] for key, value in arrays.items()}
+            for r in range(local)]
 
 
 class Trainer:
-    """Trains a `SequenceModel` on batches of a sequence task (see the module docstring).
+    """Trains a `SequenceModel` on batches of a sequence task through Keras `model.fit`.
+
+    The `SequenceTaskModel` it builds (`task_model`) trains one step per epoch with the
+    callbacks of `qrnn_tfq.training.callbacks` (record, early stopping, rollback,
+    checkpoints, `on_step`) and any others given (TensorBoard, ...); see the module
+    docstring for what a run does.
 
     Args:
         model: a `SequenceModel`; with `measure` (a `MeasuringSequenceModel`) the
             validation accuracies come from runs that measure; otherwise from the
             teacher-forced distributions.
         optimizer: a tf-keras optimizer (see `make_optimizer`).
-        sample_batch: `step -> SequenceBatch`, the batch of the step's update (0-based);
-            it must depend on the step alone for a resumed run to repeat exactly.
+        sample_batch: `step -> SequenceBatch`, the global batch of the step's update
+            (0-based); it must depend on the step alone for a resumed run to repeat exactly.
         validation_batch: the fixed validation batch.
         config: the run's `TrainerConfig`.
         checkpoint_dir: if given, `latest.npz` is written there after every validation
@@ -83,17 +116,21 @@ class Trainer:
         lr_scale: the variable that scales the optimizer's learning rate (the `scale` of a
             `ScaledSchedule` given to the optimizer); a rollback multiplies it by
             `config.rollback_lr_factor`. Needed with `config.rollback_factor`.
+        strategy: a `tf.distribute.Strategy` (data parallel: each step's batch is split
+            over the replicas); the model's weights must have been made in its scope.
+            Only the chief writes checkpoints.
+        callbacks: more Keras callbacks for `fit` (e.g. `tf.keras.callbacks.TensorBoard`).
 
     Raises:
         TypeError: `model` lacks `trainable_weights`/`probabilities`, or a callable is not one.
         ValueError: `validation="sampled"` for a model without `measure`; `rollback_factor`
-            without `lr_scale`.
+            without `lr_scale`; weights made outside `strategy.scope()`.
     """
 
     def __init__(
         self,
         model: SequenceModel,
-        optimizer: tf.keras.optimizers.Optimizer,
+        optimizer: Any,
         sample_batch: Callable[[int], "SequenceBatch"],
         validation_batch: "SequenceBatch",
         config: TrainerConfig | None = None,
@@ -102,6 +139,8 @@ class Trainer:
         run_config: Mapping[str, Any] | None = None,
         on_step: Callable[[StepRecord], None] | None = None,
         lr_scale: tf.Variable | None = None,
+        strategy: tf.distribute.Strategy | None = None,
+        callbacks: Sequence[tf.keras.callbacks.Callback] = (),
     ) -> None:
         if not isinstance(model, SequenceModel):
             raise TypeError(
@@ -123,6 +162,10 @@ class Trainer:
             raise ValueError(
                 "`config.rollback_factor` needs `lr_scale`, the scale variable of the optimizer's ScaledSchedule."
             )
+        self.strategy = strategy or tf.distribute.get_strategy()
+        outside = [w.name for w in model.trainable_weights if not self.strategy.extended.variable_created_in_scope(w)]
+        if strategy is not None and outside:
+            raise ValueError(f"The model's weights {outside} were made outside `strategy.scope()`; build the model in it.")
         self.model = model
         self.optimizer = optimizer
         self.lr_scale = lr_scale
@@ -130,207 +173,157 @@ class Trainer:
         self.checkpoint_dir = None if checkpoint_dir is None else os.fspath(checkpoint_dir)
         self.run_config = dict(run_config or {})
         self.on_step = on_step
-        self._validation = _as_tensors(validation_batch)
-        width = validation_batch.inputs.shape[-1]
-        self._validation_words = bits_to_words(self._validation["targets"], width, "targets")  # (B, T)
-        self._loss = LOSSES[self.config.loss]
-        self._train_step = None
-        self._step = 0
-        self._history: list[StepRecord] = []
-        self._best_loss: float | None = None
-        self._best_step: int | None = None
-        self._steps_to_target: int | None = None
-        self._min_postselection = 1.0
-        self._rollbacks: list[int] = []
-        # Weights and optimizer variables of the best validation, for rollbacks.
-        self._best_arrays: tuple[list[Any], list[Any]] | None = None
+        self.callbacks = list(callbacks)
+        self._validation = _as_arrays(validation_batch)
+        self.record = RunRecord(self.config)
+        keras_optimizer = isinstance(optimizer, tf.keras.optimizers.Optimizer)
+        with self.strategy.scope():
+            self.task_model = SequenceTaskModel(
+                model, loss=self.config.loss, validation=self.config.validation, seed=self.config.seed
+            )
+            # The L-BFGS trainers step with their own optimizer (`use_python_step`); Keras still wants one.
+            self.task_model.compile(optimizer=optimizer if keras_optimizer else tf.keras.optimizers.SGD(0.0))
+        self._step_function_ready = False
 
     # ---- state ---------------------------------------------------------------------------
 
     @property
     def step(self) -> int:
         """Optimizer steps taken."""
-        return self._step
+        return int(self.task_model.steps_taken.numpy())
 
     @property
     def history(self) -> tuple[StepRecord, ...]:
-        return tuple(self._history)
+        return tuple(self.record.history)
 
     @property
     def best_validation_loss(self) -> float | None:
-        return self._best_loss
+        return self.record.best_loss
 
     @property
     def steps_to_target(self) -> int | None:
-        return self._steps_to_target
+        return self.record.steps_to_target
 
     @property
     def min_postselection(self) -> float:
         """Smallest postselection probability seen in training (1 before the first step)."""
-        return self._min_postselection
+        return self.record.min_postselection
+
+    @property
+    def chief(self) -> bool:
+        """Whether this process writes checkpoints (always, but for non-chief workers)."""
+        return bool(self.strategy.extended.should_checkpoint)
 
     # ---- one step -------------------------------------------------------------------------
 
     def _loss_and_gradients(self, inputs: tf.Tensor, targets: tf.Tensor,
                             scored: tf.Tensor) -> tuple[tf.Tensor, list[tf.Tensor], tf.Tensor]:
         """The batch's teacher-forced loss, its gradients with respect to the trainable
-        weights, and the batch's smallest postselection probability (teacher forcing
-        postselects every step onto its target). Every trainer's step is built on this."""
-        target_words = bits_to_words(targets, inputs.shape[-1], "targets")  # (B, T)
-        with tf.GradientTape() as tape:
-            probabilities = self.model.probabilities(
-                {"inputs": inputs, "targets": targets, "scored": scored}, training=True
-            )  # (B, T, 2^I)
-            loss = self._loss(probabilities, target_words, scored)
-        gradients = tape.gradient(loss, list(self.model.trainable_weights))
-        return loss, gradients, tf.reduce_min(target_probability(probabilities, target_words))
+        weights, and the batch's smallest postselection probability (for the L-BFGS steps)."""
+        return self.task_model.loss_and_gradients({"inputs": inputs, "targets": targets, "scored": scored})
 
-    def _make_train_step(self) -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
-        optimizer, weights = self.optimizer, list(self.model.trainable_weights)
+    def _make_train_step(self) -> Callable[..., tuple[Any, Any]] | None:
+        """A Python step `(inputs, targets, scored) -> (loss, min_postselection)` replacing the
+        model's compiled `train_step`, or None to keep it (the L-BFGS trainers override this)."""
+        return None
 
-        @tf.function(reduce_retracing=True)
-        def train_step(inputs: tf.Tensor, targets: tf.Tensor, scored: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            loss, gradients, min_postselection = self._loss_and_gradients(inputs, targets, scored)
-            optimizer.apply_gradients(zip(gradients, weights))  # clipping is the optimizer's
-            return loss, min_postselection
+    def _datasets(self, start: int) -> tuple[Any, Any]:
+        """(training data from step `start`, validation data) for `fit` under the strategy."""
+        first = _as_arrays(self.sample_batch(start))  # checked here, where a TypeError is still a TypeError
+        signature, steps = _signature(first), range(start, self.config.max_steps)
+        validation = self._validation
 
-        return train_step
+        def training(context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
+            def parts():
+                for step in steps:
+                    yield from replica_slices(first if step == start else _as_arrays(self.sample_batch(step)), context)
+            return tf.data.Dataset.from_generator(parts, output_signature=signature)
+
+        def validating(context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
+            return tf.data.Dataset.from_tensor_slices(
+                {key: np.stack([part[key] for part in replica_slices(validation, context)]) for key in validation}
+            ).repeat()
+
+        if self.strategy.num_replicas_in_sync == 1:
+            return training(), validating()
+        creator = tf.keras.utils.experimental.DatasetCreator
+        return creator(training), creator(validating)
 
     def validate(self) -> dict[str, float]:
         """Validation loss and accuracies on the fixed validation batch, at the current weights."""
-        batch, words, scored = self._validation, self._validation_words, self._validation["scored"]
-        seed = tf.constant([self.config.seed % 2**31, self._step % 2**31], tf.int32)
-        teacher = None
-        if self.config.validation == "teacher" or not self.measures:
-            teacher = self.model.probabilities(batch, training=False)  # (B, T, 2^I)
-        if self.measures:
-            sampled_probabilities, sampled_words = self.model.measure(batch, "sample", seed)
-            argmax_probabilities, _ = self.model.measure(batch, "argmax", seed)
-        else:
-            logits = tf.math.log(tf.reshape(teacher, [-1, teacher.shape[-1]]))
-            sampled_words = tf.reshape(
-                tf.random.stateless_categorical(logits, 1, seed, dtype=tf.int32), tf.shape(words)
-            )
-            sampled_probabilities, argmax_probabilities = None, teacher
-        probabilities = teacher if self.config.validation == "teacher" else sampled_probabilities
-        return {
-            "validation_loss": float(self._loss(probabilities, words, scored)),
-            "validation_argmax_accuracy": float(argmax_accuracy(argmax_probabilities, words, scored)),
-            "validation_sampled_accuracy": float(sampled_accuracy(sampled_words, words, scored)),
-        }
-
-    def _stop_reached(self) -> bool:
-        stop = self.config.stop_loss
-        last = next((row for row in reversed(self._history) if row.validated), None)
-        return stop is not None and last is not None and last.validation_loss <= stop
-
-    def _patience_exhausted(self) -> bool:
-        """Early stopping: `patience` validations since the best one (or since the start)."""
-        patience = self.config.patience
-        if patience is None:
-            return False
-        validated_since_best = sum(
-            1 for row in self._history if row.validated and (self._best_step is None or row.step > self._best_step)
-        )
-        return validated_since_best >= patience
-
-    def _after_validation(self, record: StepRecord) -> None:
-        loss = record.validation_loss
-        target = self.config.target
-        if self._steps_to_target is None and target is not None and loss <= target:
-            self._steps_to_target = record.step
-        improved = math.isfinite(loss) and (self._best_loss is None or loss < self._best_loss)
-        if improved:
-            self._best_loss, self._best_step = loss, record.step
-            if self.config.rollback_factor is not None:
-                self._best_arrays = ([w.numpy() for w in self.model.trainable_weights],
-                                     [v.numpy() for v in self._optimizer_variables()])
-        elif self._collapsed(loss):
-            self._roll_back(record.step, loss)
-        logger.info(
-            "step %d: train loss %.4g, validation loss %.4g, argmax accuracy %.3f, sampled accuracy %.3f, p_min %.3g",
-            record.step, record.train_loss, loss, record.validation_argmax_accuracy,
-            record.validation_sampled_accuracy, record.min_postselection,
-        )
-        if self.checkpoint_dir is not None:
-            if improved:
-                self.save(os.path.join(self.checkpoint_dir, BEST_CHECKPOINT))
-            self.save(os.path.join(self.checkpoint_dir, LATEST_CHECKPOINT))
-
-    def _collapsed(self, loss: float) -> bool:
-        factor = self.config.rollback_factor
-        return (factor is not None and self._best_arrays is not None and self._best_loss is not None
-                and not loss <= factor * self._best_loss)
-
-    def _roll_back(self, step: int, loss: float) -> None:
-        """Back to the best validation's weights and optimizer state, with a lower learning rate."""
-        weights, slots = self._best_arrays
-        assign_arrays(list(self.model.trainable_weights), weights, "model weights", "the best validation")
-        assign_arrays(self._optimizer_variables(), slots, "optimizer variables", "the best validation")
-        self.lr_scale.assign(self.lr_scale * self.config.rollback_lr_factor)
-        self._rollbacks.append(step)
-        logger.warning(
-            "step %d: validation loss %.4g > %g x the best %.4g (step %s); rolled back to the best weights, "
-            "learning-rate scale now %.4g", step, loss, self.config.rollback_factor, self._best_loss,
-            self._best_step, float(self.lr_scale.numpy()),
-        )
+        _, validation = self._datasets(self.step)
+        logs = self.task_model.evaluate(validation, steps=1, verbose=0, return_dict=True)
+        return {"validation_loss": float(logs["loss"]), "validation_argmax_accuracy": float(logs["argmax_accuracy"]),
+                "validation_sampled_accuracy": float(logs["sampled_accuracy"])}
 
     # ---- the loop -------------------------------------------------------------------------
 
+    def keras_callbacks(self) -> list[tf.keras.callbacks.Callback]:
+        """The run's callbacks, in the order they must see each step."""
+        cfg, record = self.config, self.record
+        callbacks: list[tf.keras.callbacks.Callback] = [record]
+        if cfg.rollback_factor is not None:
+            if not hasattr(self, "_rollback"):
+                self._rollback = Rollback(cfg.rollback_factor, cfg.rollback_lr_factor, self.lr_scale, record,
+                                          self._optimizer_variables)
+            callbacks.append(self._rollback)
+        if self.checkpoint_dir is not None:
+            callbacks.append(RunCheckpoint(self.checkpoint_dir, self.save, record, chief=self.chief))
+        if cfg.patience is not None:
+            callbacks.append(EarlyStopping(cfg.patience, record))
+        if self.on_step is not None:
+            callbacks.append(OnStep(self.on_step, record))
+        return callbacks + self.callbacks
+
     def fit(self) -> TrainingResult:
-        """Train from the current step until the stop loss or `max_steps`."""
-        start = time.perf_counter()
-        cfg = self.config
-        if self._train_step is None:
-            self._train_step = self._make_train_step()
-        stopped = "stop_loss" if self._stop_reached() else ("patience" if self._patience_exhausted() else None)
-        saved_at = None
-        while stopped is None and self._step < cfg.max_steps:
-            batch = _as_tensors(self.sample_batch(self._step))
-            loss, batch_min = self._train_step(batch["inputs"], batch["targets"], batch["scored"])
-            loss, batch_min = float(loss), float(batch_min)
-            self._step += 1
-            finite = math.isfinite(loss)
-            if math.isfinite(batch_min):
-                self._min_postselection = min(self._min_postselection, batch_min)
-            record = StepRecord(self._step, loss, batch_min, self._min_postselection)
-            if finite and (self._step % cfg.validate_every == 0 or self._step == cfg.max_steps):
-                record = dataclasses.replace(record, **self.validate())
-            self._history.append(record)
-            if record.validated:
-                self._after_validation(record)
-                saved_at = self._step
-            if self.on_step is not None:
-                self.on_step(record)
-            if not finite:
-                logger.warning("step %d: the training loss is %s; stopping.", self._step, loss)
-                stopped = "non_finite_loss"
-            elif self._stop_reached():
-                stopped = "stop_loss"
-            elif record.validated and self._patience_exhausted():
-                stopped = "patience"
-        if self.checkpoint_dir is not None and saved_at != self._step:
-            self.save(os.path.join(self.checkpoint_dir, LATEST_CHECKPOINT))
-        last = next((row for row in reversed(self._history) if row.validated), None)
+        """Train from the current step until the stop loss, early stopping or `max_steps`."""
+        begin = time.perf_counter()
+        cfg, record = self.config, self.record
+        if not self._step_function_ready:
+            python_step = self._make_train_step()
+            if python_step is not None:
+                if self.strategy.num_replicas_in_sync > 1:
+                    raise ValueError(f"{type(self).__name__} runs on one device; it cannot take a strategy with "
+                                     f"{self.strategy.num_replicas_in_sync} replicas.")
+                self.task_model.use_python_step(lambda batch: python_step(batch["inputs"], batch["targets"], batch["scored"]))
+            self._step_function_ready = True
+        record.stopped = None
+        start = self.step
+        if record.stop_reached():
+            record.stopped = "stop_loss"
+        elif cfg.patience is not None and record.validations_since_best() >= cfg.patience:
+            record.stopped = "patience"
+        elif start < cfg.max_steps:
+            callbacks = self.keras_callbacks()
+            early = next((c for c in callbacks if isinstance(c, EarlyStopping)), None)
+            training, validation = self._datasets(start)
+            self.task_model.fit(
+                training, epochs=cfg.max_steps, initial_epoch=start, steps_per_epoch=1, verbose=0,
+                validation_data=validation, validation_steps=1,
+                validation_freq=validation_steps(start, cfg.max_steps, cfg.validate_every), callbacks=callbacks,
+            )
+            if record.stopped is None and early is not None and early.stopped_epoch > 0:
+                record.stopped = "patience"
         return TrainingResult(
-            steps=self._step,
-            steps_to_target=self._steps_to_target,
+            steps=self.step,
+            steps_to_target=record.steps_to_target,
             target_loss=cfg.target,
-            best_validation_loss=self._best_loss,
-            best_step=self._best_step,
-            last_validation=last,
-            min_postselection=self._min_postselection,
-            stopped=stopped or "max_steps",
-            wall_time_s=time.perf_counter() - start,
-            history=tuple(self._history),
-            rollbacks=tuple(self._rollbacks),
+            best_validation_loss=record.best_loss,
+            best_step=record.best_step,
+            last_validation=record.last_validation,
+            min_postselection=record.min_postselection,
+            stopped=record.stopped or "max_steps",
+            wall_time_s=time.perf_counter() - begin,
+            history=tuple(record.history),
+            rollbacks=tuple(record.rollbacks),
             lr_scale=1.0 if self.lr_scale is None else float(self.lr_scale.numpy()),
         )
 
     # ---- checkpoints ----------------------------------------------------------------------
 
     def _optimizer_variables(self) -> list[tf.Variable]:
-        self.optimizer.build(list(self.model.trainable_weights))  # a no-op once built
+        with self.strategy.scope():  # under tf.distribute the slots must be mirrored
+            self.optimizer.build(list(self.model.trainable_weights))  # a no-op once built
         return list(self.optimizer.variables)
 
     def save(self, path: str | os.PathLike) -> None:
@@ -339,15 +332,15 @@ class Trainer:
             path,
             model_weights=[w.numpy() for w in self.model.trainable_weights],
             optimizer_variables=[v.numpy() for v in self._optimizer_variables()],
-            step=self._step,
-            history=history_columns(self._history),
-            best_validation_loss=self._best_loss,
+            step=self.step,
+            history=history_columns(self.record.history),
+            best_validation_loss=self.record.best_loss,
             config={"trainer": dataclasses.asdict(self.config), "run": self.run_config},
             state={
-                "best_step": self._best_step,
-                "steps_to_target": self._steps_to_target,
-                "min_postselection": self._min_postselection,
-                "rollbacks": list(self._rollbacks),
+                "best_step": self.record.best_step,
+                "steps_to_target": self.record.steps_to_target,
+                "min_postselection": self.record.min_postselection,
+                "rollbacks": list(self.record.rollbacks),
                 "lr_scale": None if self.lr_scale is None else float(self.lr_scale.numpy()),
             },
         )
@@ -378,21 +371,25 @@ class Trainer:
         assign_arrays(weights, checkpoint.model_weights, "model weights", checkpoint.path)
         assign_arrays(slots, checkpoint.optimizer_variables, "optimizer variables", checkpoint.path)
         state = checkpoint.state
-        self._step = checkpoint.step
-        self._history = history
-        self._best_loss = checkpoint.best_validation_loss
-        self._best_step = state.get("best_step")
-        self._steps_to_target = state.get("steps_to_target")
-        self._min_postselection = float(state.get("min_postselection", 1.0))
-        self._rollbacks = [int(step) for step in state.get("rollbacks", [])]
+        record = self.record
+        self.task_model.steps_taken.assign(checkpoint.step)
+        record.history = history
+        record.best_loss = checkpoint.best_validation_loss
+        record.best_step = state.get("best_step")
+        record.steps_to_target = state.get("steps_to_target")
+        record.min_postselection = float(state.get("min_postselection", 1.0))
+        record.rollbacks = [int(step) for step in state.get("rollbacks", [])]
         if self.lr_scale is not None:
             self.lr_scale.assign(float(state.get("lr_scale") or 1.0))
-        self._best_arrays = None
+        best_arrays = None
         best = None if self.checkpoint_dir is None else os.path.join(self.checkpoint_dir, BEST_CHECKPOINT)
         if self.config.rollback_factor is not None and best is not None and os.path.exists(best):
             saved_best = load_checkpoint(best)
             check_arrays(weights, saved_best.model_weights, "model weights", saved_best.path)
             check_arrays(slots, saved_best.optimizer_variables, "optimizer variables", saved_best.path)
-            self._best_arrays = (list(saved_best.model_weights), list(saved_best.optimizer_variables))
-        logger.info("restored %s at step %d", checkpoint.path, self._step)
+            best_arrays = (list(saved_best.model_weights), list(saved_best.optimizer_variables))
+        if self.config.rollback_factor is not None:
+            self.keras_callbacks()  # makes the rollback callback
+            self._rollback.best_arrays = best_arrays
+        logger.info("restored %s at step %d", checkpoint.path, self.step)
         return checkpoint

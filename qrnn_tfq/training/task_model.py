@@ -1,0 +1,208 @@
+"""`SequenceTaskModel`: a sequence model (the QRNN or a classical baseline) trained with `model.fit`.
+
+Keras' default `train_step` cannot train a QRNN on a sequence task: the loss needs the
+whole batch contract (`inputs`, `targets`, `scored`, SPEC section 4), every training
+step must postselect its targets (teacher forcing), and validation must also run the
+recurrence with its own measurements (argmax and sampled accuracies). This model's
+`train_step`/`test_step` know that contract, so a task trains with plain `model.fit`,
+Keras callbacks (`qrnn_tfq.training.callbacks`, TensorBoard, ...) and `tf.distribute`:
+
+    with strategy.scope():
+        model = SequenceTaskModel(qrnn_tfq.QRNN(workspace_lanes=4, io_lanes=1, seed=0), loss="paper")
+        model.compile(optimizer=make_optimizer("adam", 0.005))
+    model.fit(dataset_of_batch_dicts, validation_data=..., epochs=..., steps_per_epoch=1)
+
+`x` is a dict {"inputs": (B, T, I) bits, "targets": (B, T, I) bits, "scored": (B, T)}
+and there is no `y`: the targets are part of `x`, once. `predict` is deterministic: the
+teacher-forced word distributions when `x` has targets (SPEC section 4's loss inputs),
+else the layer's own (argmax) run.
+
+Distribution: each replica computes the loss *sum* of its part of the batch divided by the
+number of scored steps of the *global* batch (an all-reduce), so the gradients the
+optimizer sums over replicas are exactly those of the global batch's mean loss, and the
+weights equal a single device trained on the combined batch (up to float32 round-off).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import tensorflow as tf
+
+from qrnn_tfq.layers import QRNN, bits_to_words
+from qrnn_tfq.losses import paper_shifted_per_step, target_probability, word_nll_per_step
+from qrnn_tfq.training.models import MeasuringSequenceModel, QRNNSequenceModel, SequenceModel
+from qrnn_tfq.training.records import VALIDATIONS
+
+PER_STEP_LOSSES = {"nll": word_nll_per_step, "paper": paper_shifted_per_step}
+BATCH_KEYS = ("inputs", "targets", "scored")
+
+
+def _all_reduce(value: tf.Tensor, reduction: str) -> tf.Tensor:
+    """`value` reduced over the replicas in sync ("sum" or "min"); itself on one replica."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return value
+    if reduction == "min":  # all_reduce has SUM and MEAN only: min(x) = -max(-x) via gather
+        gathered = context.all_gather(tf.reshape(value, [1]), axis=0)
+        return tf.reduce_min(gathered)
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
+
+
+def _scored_mean(values: tf.Tensor, scored: tf.Tensor) -> tf.Tensor:
+    """Mean of `values` over the scored steps of the *global* batch (see the module docstring)."""
+    weights = tf.reshape(tf.cast(scored, values.dtype), tf.shape(values))
+    count = _all_reduce(tf.reduce_sum(weights), "sum")
+    return tf.reduce_sum(values * weights) / tf.maximum(count, 1.0)
+
+
+def check_batch(data: Any) -> dict[str, tf.Tensor]:
+    """The batch dict of `fit`/`evaluate` data: `x` (a dict with `BATCH_KEYS`), no `y`."""
+    x, y, sample_weight = tf.keras.utils.unpack_x_y_sample_weight(data)
+    if not isinstance(x, Mapping) or any(key not in x for key in BATCH_KEYS):
+        keys = sorted(x) if isinstance(x, Mapping) else type(x).__name__
+        raise ValueError(f"A SequenceTaskModel trains on dicts with keys {list(BATCH_KEYS)} as `x`, got {keys}.")
+    if y is not None or sample_weight is not None:
+        raise ValueError("A SequenceTaskModel takes the targets inside `x` (x['targets']), not as `y` or sample weights.")
+    return {key: x[key] for key in BATCH_KEYS}
+
+
+class SequenceTaskModel(tf.keras.Model):
+    """Trains a sequence model on the batch contract of SPEC section 4 through `model.fit`.
+
+    Args:
+        network: a `qrnn_tfq.QRNN` layer (or its `QRNNSequenceModel`), or any
+            `SequenceModel` (such as `qrnn_tfq.baselines.RecurrentBaseline`); the model
+            trains its `trainable_weights`.
+        loss: "paper" (the paper's shifted loss) or "nll" (`-log p(target)`), averaged over
+            the scored steps.
+        validation: "teacher" (the validation loss of a teacher-forced run) or "sampled"
+            (of a run that samples the scored steps; needs a model that measures).
+        seed: seeds the sampling of validation runs, together with the step, so that a
+            resumed run validates exactly as an uninterrupted one.
+
+    Logs: `fit` reports per step `loss` (the step's batch, before the update) and
+    `min_postselection` (the batch's smallest target probability, the paper's p_min); a
+    validation reports `loss`, `argmax_accuracy` and `sampled_accuracy` (as `val_*`).
+    """
+
+    def __init__(self, network: Any, *, loss: str = "paper", validation: str = "teacher", seed: int = 0,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(network, QRNNSequenceModel):
+            network = network.layer
+        if isinstance(network, QRNN):
+            adapter: SequenceModel = QRNNSequenceModel(network)
+        elif isinstance(network, SequenceModel):
+            adapter = network
+        else:
+            raise TypeError(
+                "`network` must be a qrnn_tfq.QRNN or a SequenceModel (`trainable_weights` and "
+                f"`probabilities(batch, training)`), got {type(network).__name__}."
+            )
+        if loss not in PER_STEP_LOSSES:
+            raise ValueError(f"`loss` must be one of {sorted(PER_STEP_LOSSES)}, got {loss!r}.")
+        if validation not in VALIDATIONS:
+            raise ValueError(f"`validation` must be one of {list(VALIDATIONS)}, got {validation!r}.")
+        self.measures = isinstance(adapter, MeasuringSequenceModel)
+        if validation == "sampled" and not self.measures:
+            raise ValueError(f"`validation='sampled'` needs a model that measures; {type(network).__name__} does not.")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"`seed` must be an int >= 0, got {seed!r}.")
+        self.network = network
+        self.adapter = adapter
+        self.loss_name, self.validation, self.seed = loss, validation, seed
+        self._per_step = PER_STEP_LOSSES[loss]
+        # Optimizer steps taken; seeds the validation's sampling (with `seed`).
+        self.steps_taken = tf.Variable(0, trainable=False, dtype=tf.int64, name="steps_taken",
+                                       aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self._python_step: Callable[[dict[str, tf.Tensor]], tuple[Any, Any]] | None = None
+
+    def use_python_step(self, step: Callable[[dict[str, tf.Tensor]], tuple[Any, Any]]) -> None:
+        """Train with `step(batch) -> (loss, min_postselection)`, a Python function run eagerly,
+        instead of the compiled `train_step`: the L-BFGS variants, whose bookkeeping is NumPy
+        (`qrnn_tfq.training.lbfgs`, `minibatch_lbfgs`). `fit`, its callbacks and validation
+        stay the same; one device only."""
+        self._python_step = step
+        self.train_function = None
+
+    def make_train_function(self, force: bool = False) -> Callable[..., Any]:
+        if self._python_step is None:
+            return super().make_train_function(force)
+        if self.train_function is not None and not force:
+            return self.train_function
+
+        def train_function(iterator: Any) -> dict[str, Any]:
+            loss, batch_min = self._python_step(check_batch(next(iterator)))
+            self.steps_taken.assign_add(1)
+            return {"loss": loss, "min_postselection": batch_min}
+
+        self.train_function = train_function
+        return train_function
+
+    def call(self, inputs: Any, training: bool | None = None) -> tf.Tensor:
+        """Word distributions (B, T, 2^I): teacher-forced when `inputs` has targets."""
+        if isinstance(inputs, Mapping) and "targets" in inputs or not callable(self.network):
+            return self.adapter.probabilities(dict(inputs), training=bool(training))
+        return self.network(inputs, training=training)
+
+    @property
+    def weights_to_train(self) -> list[tf.Variable]:
+        """The network's trainable weights, in its order (the order of checkpoints)."""
+        return list(self.adapter.trainable_weights)
+
+    # ---- steps ------------------------------------------------------------------------------
+
+    def _words(self, batch: Mapping[str, tf.Tensor]) -> tf.Tensor:
+        return bits_to_words(batch["targets"], batch["targets"].shape[-1], "targets")  # (B, T)
+
+    def loss_and_gradients(self, batch: Mapping[str, tf.Tensor]) -> tuple[tf.Tensor, list[tf.Tensor], tf.Tensor]:
+        """The teacher-forced loss of `batch` (this replica's share of the global mean), its
+        gradients with respect to the trainable weights, and the batch's smallest target
+        probability. Every training step (Adam's, L-BFGS') is built on this."""
+        words = self._words(batch)
+        with tf.GradientTape() as tape:
+            probabilities = self.adapter.probabilities(dict(batch), training=True)  # (B, T, 2^I)
+            loss = _scored_mean(self._per_step(probabilities, words), batch["scored"])
+        gradients = tape.gradient(loss, self.weights_to_train)
+        return loss, gradients, tf.reduce_min(target_probability(probabilities, words))
+
+    def train_step(self, data: Any) -> dict[str, tf.Tensor]:
+        batch = check_batch(data)
+        loss, gradients, batch_min = self.loss_and_gradients(batch)
+        self.optimizer.apply_gradients(zip(gradients, self.weights_to_train))  # clipping is the optimizer's
+        self.steps_taken.assign_add(1)
+        return {"loss": _all_reduce(loss, "sum"), "min_postselection": _all_reduce(batch_min, "min")}
+
+    def validation_seed(self) -> tf.Tensor:
+        """The (2,) seed of a validation's sampling: (seed, steps taken)."""
+        step = tf.cast(self.steps_taken % 2**31, tf.int32)
+        return tf.stack([tf.constant(self.seed % 2**31, tf.int32), step])
+
+    def test_step(self, data: Any) -> dict[str, tf.Tensor]:
+        batch = check_batch(data)
+        words, scored = self._words(batch), batch["scored"]
+        seed = self.validation_seed()
+        teacher = None
+        if self.validation == "teacher" or not self.measures:
+            teacher = self.adapter.probabilities(dict(batch), training=False)  # (B, T, 2^I)
+        if self.measures:
+            sampled_probabilities, sampled_words = self.adapter.measure(dict(batch), "sample", seed)
+            argmax_probabilities, _ = self.adapter.measure(dict(batch), "argmax", seed)
+        else:
+            logits = tf.math.log(tf.reshape(teacher, [-1, teacher.shape[-1]]))
+            sampled_words = tf.reshape(tf.random.stateless_categorical(logits, 1, seed, dtype=tf.int32), tf.shape(words))
+            sampled_probabilities, argmax_probabilities = None, teacher
+        probabilities = teacher if self.validation == "teacher" else sampled_probabilities
+        argmax_hits = tf.cast(tf.equal(tf.argmax(argmax_probabilities, -1, output_type=tf.int32), words), tf.float32)
+        sampled_hits = tf.cast(tf.equal(sampled_words, words), tf.float32)
+        return {
+            "loss": _all_reduce(_scored_mean(self._per_step(probabilities, words), scored), "sum"),
+            "argmax_accuracy": _all_reduce(_scored_mean(argmax_hits, scored), "sum"),
+            "sampled_accuracy": _all_reduce(_scored_mean(sampled_hits, scored), "sum"),
+        }
+
+    def predict_step(self, data: Any) -> tf.Tensor:
+        """Deterministic: the teacher-forced distributions given targets, else the network's run."""
+        x, _, _ = tf.keras.utils.unpack_x_y_sample_weight(data)
+        return self(x, training=False)
