@@ -116,6 +116,8 @@ class SequenceTaskModel(tf.keras.Model):
         # Optimizer steps taken; seeds the validation's sampling (with `seed`).
         self.steps_taken = tf.Variable(0, trainable=False, dtype=tf.int64, name="steps_taken",
                                        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        # The logs are all-reduced in the steps already: Keras reports the first replica's.
+        self.distribute_reduction_method = "first"
         self._python_step: Callable[[dict[str, tf.Tensor]], tuple[Any, Any]] | None = None
 
     def use_python_step(self, step: Callable[[dict[str, tf.Tensor]], tuple[Any, Any]]) -> None:
