@@ -1,0 +1,152 @@
+"""Tests for qrnn_tfq/training/task_model.py, callbacks.py and distribute.py: training a QRNN
+with plain `model.fit`, deterministic `predict`, the data contract, and data parallelism on
+`tf.distribute` equal to one device on the combined batch."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import qrnn_tfq  # noqa: F401  (selects tf-keras before TensorFlow loads)
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from data.sequences import task_by_name
+from qrnn_tfq.training import QRNNSequenceModel, Trainer, TrainerConfig, make_optimizer
+from qrnn_tfq.training.callbacks import validation_steps
+from qrnn_tfq.training.distribute import make_strategy
+from qrnn_tfq.training.task_model import SequenceTaskModel
+
+TASK = task_by_name("xor", length=9)  # 8 steps, 2 of them scored
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def batch_dict(batch):
+    return {"inputs": batch.inputs, "targets": batch.targets, "scored": batch.scored}
+
+
+def layer(seed=0):
+    return qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, seed=seed)
+
+
+def test_fit_trains_and_matches_the_trainer():
+    """`model.fit` on a dataset of batch dicts takes the same steps as the `Trainer`."""
+    batches = [TASK.sample(4, seed=(5, 0, step)) for step in range(3)]
+    model = SequenceTaskModel(layer(), loss="nll")
+    model.compile(optimizer=make_optimizer("adam", 0.05))
+    data = tf.data.Dataset.from_tensor_slices({k: np.stack([batch_dict(b)[k] for b in batches]) for k in ("inputs", "targets", "scored")})
+    history = model.fit(data, epochs=1, verbose=0)
+    assert int(model.steps_taken.numpy()) == 3
+    assert np.isfinite(history.history["loss"][-1])
+
+    reference = QRNNSequenceModel(layer())
+    trainer = Trainer(reference, make_optimizer("adam", 0.05), lambda step: batches[step], batches[0],
+                      TrainerConfig(max_steps=3, stop_loss=None, loss="nll", validate_every=10))
+    trainer.fit()
+    for ours, theirs in zip(model.weights_to_train, reference.trainable_weights):
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-6)
+
+
+def test_predict_is_deterministic_and_evaluate_reports_the_metrics():
+    model = SequenceTaskModel(layer(seed=2))
+    model.compile(optimizer=make_optimizer("adam", 0.05))
+    batch = batch_dict(TASK.sample(6, seed=(1, 1)))
+    first, second = model.predict(batch, verbose=0), model.predict(batch, verbose=0)
+    np.testing.assert_array_equal(first, second)
+    assert first.shape == (6, 8, 4)
+    logs = model.evaluate(batch, verbose=0, return_dict=True)
+    assert set(logs) == {"loss", "argmax_accuracy", "sampled_accuracy"}
+    assert 0 <= logs["argmax_accuracy"] <= 1 and np.isfinite(logs["loss"])
+
+
+def test_bad_data_and_arguments_are_clear_errors():
+    model = SequenceTaskModel(layer())
+    model.compile(optimizer=make_optimizer("adam", 0.05))
+    batch = batch_dict(TASK.sample(4, seed=(1, 1)))
+    with pytest.raises(ValueError, match=r"targets inside `x`"):
+        model.fit(batch, batch["targets"], epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"keys \['inputs', 'targets', 'scored'\] as `x`, got \['inputs'\]"):
+        model.fit({"inputs": batch["inputs"]}, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"`loss` must be one of \['nll', 'paper'\], got 'mse'"):
+        SequenceTaskModel(layer(), loss="mse")
+    with pytest.raises(TypeError, match=r"`network` must be a qrnn_tfq.QRNN or a SequenceModel"):
+        SequenceTaskModel(tf.keras.layers.Dense(3))
+    with pytest.raises(ValueError, match=r"`distribute` must be one of \['none', 'mirrored', 'multi-worker'\], got 'tpu'"):
+        make_strategy("tpu")
+
+
+def test_multi_worker_needs_tf_config(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="needs TF_CONFIG"):
+        make_strategy("multi-worker")
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["localhost:1"]}, "task": {"index": 3}}')
+    with pytest.raises(ValueError, match=r"task.index 3 must name one of its 1 workers"):
+        make_strategy("multi-worker")
+
+
+def test_validation_steps_are_every_kth_and_the_last():
+    assert validation_steps(0, 12, 5) == [5, 10, 12]
+    assert validation_steps(5, 12, 5) == [10, 12]
+    assert validation_steps(10, 10, 5) == []
+
+
+def test_weights_made_outside_the_scope_are_refused():
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    model = QRNNSequenceModel(layer())
+    with pytest.raises(ValueError, match=r"made outside `strategy.scope\(\)`"):
+        Trainer(model, make_optimizer("adam", 0.05), lambda step: TASK.sample(4, seed=(1, 0, step)),
+                TASK.sample(4, seed=(1, 1)), strategy=strategy)
+
+
+MIRRORED = textwrap.dedent("""
+    import qrnn_tfq, numpy as np, tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from data.sequences import task_by_name
+    from qrnn_tfq.training import QRNNSequenceModel, Trainer, TrainerConfig, make_optimizer
+    task = task_by_name("xor", length=9)
+    def run(strategy):
+        with (strategy or tf.distribute.get_strategy()).scope():
+            model = QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, seed=0))
+            trainer = Trainer(model, make_optimizer("sgd", 0.5, None), lambda s: task.sample(8, seed=(1, 0, s)),
+                              task.sample(8, seed=(1, 1)), TrainerConfig(max_steps=4, stop_loss=None, validate_every=2),
+                              strategy=strategy)
+        result = trainer.fit()
+        return np.concatenate([w.numpy().ravel() for w in model.trainable_weights]), result
+    one, one_result = run(None)
+    two, two_result = run(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+    print("WEIGHTS", np.abs(one - two).max())
+    print("LOSSES", max(abs(a.train_loss - b.train_loss) for a, b in zip(one_result.history, two_result.history)))
+    print("VALIDATION", abs(one_result.best_validation_loss - two_result.best_validation_loss))
+    from qrnn_tfq.training.minibatch_lbfgs import MinibatchLbfgs, MinibatchLbfgsTrainer
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        model = QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, seed=0))
+        lbfgs = MinibatchLbfgsTrainer(model, MinibatchLbfgs(), lambda s: task.sample(8, seed=(1, 0, s)),
+                                      task.sample(8, seed=(1, 1)), TrainerConfig(max_steps=1, stop_loss=None),
+                                      strategy=strategy)
+    try:
+        lbfgs.fit()
+    except ValueError as error:
+        print("LBFGS", str(error).replace(" ", "_"))
+""")
+
+
+def test_two_replicas_equal_one_device_on_the_combined_batch():
+    """MirroredStrategy over two logical CPUs: each replica gets half of every batch, and the
+    weights, training losses and validation loss equal one device's (float32 round-off)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ROOT}
+    result = subprocess.run([sys.executable, "-c", MIRRORED], capture_output=True, text=True, env=env, cwd=ROOT,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = dict(line.split() for line in result.stdout.splitlines()
+                   if line.split()[0] in ("WEIGHTS", "LOSSES", "VALIDATION", "LBFGS"))
+    assert float(figures["WEIGHTS"]) < 1e-5
+    assert float(figures["LOSSES"]) < 1e-5
+    assert float(figures["VALIDATION"]) < 1e-5
+    # The L-BFGS steps are NumPy bookkeeping on one device: a strategy of two replicas is refused.
+    assert "runs_on_one_device;_it_cannot_take_a_strategy_with_2_replicas" in figures["LBFGS"]
