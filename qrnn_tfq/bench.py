@@ -76,7 +76,11 @@ def run_case(case: Case, repeats: int, device: str) -> dict:
     }
     target_words = qrnn_tfq.layers.bits_to_words(data["targets"], case.io_width)
     with tf.device("/GPU:0" if device == "gpu" else "/CPU:0"):
-        layer = qrnn_tfq.QRNN(case.workspace, case.io_width, case.stages, case.degree, case.order, seed=0, measurement="argmax")
+        topology = dict(stages=case.stages, degree=case.degree, order=case.order, seed=0, measurement="argmax")
+        try:
+            layer = qrnn_tfq.QRNN(workspace_lanes=case.workspace, io_lanes=case.io_width, **topology)
+        except TypeError:  # a checkout before issue 14 (`--compare-with`): positional workspace, io_width
+            layer = qrnn_tfq.QRNN(case.workspace, case.io_width, **topology)
         optimizer = tf.keras.optimizers.Adam(0.005, global_clipnorm=0.5)
         layer(data, training=True)
 

@@ -2,8 +2,8 @@
 
 The paper claims the QRNN learns long-range dependencies (DNA, SPEC section 5) but did
 not measure whether its gradients vanish. `measure_gradients` does, for any model whose
-recurrence can be continued from a given state: the QRNN (through its engine, which
-takes `state=` and differentiates with respect to it) and the classical baselines
+recurrence can be continued from a given state: the QRNN (through its layer's
+`initial_state`, which the gradient flows through) and the classical baselines
 (`RecurrentBaseline.run_segment`).
 
 Definitions. A batch of `T` steps is split after step `k = split_step(T, fraction)`
@@ -39,7 +39,6 @@ from typing import Any, Callable, Mapping, Sequence
 import tensorflow as tf
 
 from qrnn_tfq.baselines import RecurrentBaseline
-from qrnn_tfq.layers import sequence_words
 from qrnn_tfq.layers.words import bits_to_words
 from qrnn_tfq.losses import LOSSES
 from qrnn_tfq.training.models import QRNNSequenceModel
@@ -91,15 +90,11 @@ def split_step(steps: int, fraction: float = DEFAULT_FRACTION) -> int:
 
 def _qrnn_runner(model: QRNNSequenceModel) -> SegmentRunner:
     layer = model.layer
-    cfg, cell = layer.qrnn_config, layer.cell
+    no_seed = tf.zeros([2], tf.int32)  # teacher forcing samples nothing: leave the layer's generator alone
 
     def run(batch: Mapping[str, tf.Tensor], state: Sequence[tf.Tensor] | None) -> tuple[tf.Tensor, list[tf.Tensor]]:
-        words = sequence_words(dict(batch), cfg.io_lanes)
-        start = None if state is None else state[0]  # (B, 2^W)
-        out = cell.engine.run(
-            cfg, cell.weights_tuple, words.inputs, words.targets, words.scored, "target", None, None, start
-        )  # teacher forcing: every step postselects its target, as in training
-        return out.probabilities, [out.final_state]
+        out = layer.run_sequences(dict(batch), teacher_forcing=True, initial_state=state, seed=no_seed)
+        return out.probabilities, [out.final_state]  # (B, T, 2^I), [(B, 2^W)]
 
     return run
 

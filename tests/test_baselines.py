@@ -147,6 +147,6 @@ def test_a_few_steps_reduce_the_loss(kind, task):
 
 @pytest.mark.parametrize("task", ["memorize", "letters", "dna"])  # xor: tests/training/test_training_loop.py
 def test_a_few_steps_reduce_the_qrnn_loss(task):
-    model = QRNNSequenceModel(qrnn_tfq.QRNN(2, 3, stages=1, degree=1, seed=0))
+    model = QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=3, stages=1, degree=1, seed=0))
     before, after = _loss_before_and_after(model, TASKS[task], steps=10, learning_rate=0.05)
     assert after < before

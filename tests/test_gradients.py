@@ -22,8 +22,10 @@ FRACTION = 0.3  # k = 2
 
 def _models():
     return {
-        "qrnn": QRNNSequenceModel(qrnn_tfq.QRNN(2, 3, stages=1, degree=2, theta_stddev=1.0, phi_stddev=1.0,
-                                                work_stddev=1.0, seed=1, dtype="float64")),
+        "qrnn": QRNNSequenceModel(qrnn_tfq.QRNN(
+            workspace_lanes=2, io_lanes=3, stages=1, degree=2, theta_stddev=1.0, phi_stddev=1.0, work_stddev=1.0,
+            seed=1, dtype="float64",
+        )),
         "rnn": RecurrentBaseline("rnn", 3, hidden=3, seed=1, dtype="float64"),
     }
 

@@ -53,7 +53,7 @@ def test_circuits_and_config_import_no_tensorflow():
 def test_lazy_names_load_tensorflow_with_legacy_keras(tmp_path):
     # A saved model with the package's layer, loss and metric loads after plain
     # `import qrnn_tfq; import tensorflow`: TensorFlow's import loads the Keras classes.
-    layer = qrnn_tfq.QRNN(workspace=2, io_width=1, stages=0, degree=1, measurement="argmax", seed=0)
+    layer = qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=1, stages=0, degree=1, measurement="argmax", seed=0)
     model = tf.keras.Sequential([tf.keras.Input((None, 1)), layer])
     model.compile(loss=qrnn_tfq.WordCrossEntropy(), metrics=[qrnn_tfq.MinPostselectionProbability()])
     bits = np.array([[[1], [0], [1]]], np.float32)

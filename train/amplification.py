@@ -131,7 +131,7 @@ def run_label(folder: str, config: dict[str, Any]) -> str:
 
 def make_layer(config: dict[str, Any], io_width: int, weights: list[np.ndarray], rounds: int) -> QRNN:
     layer = QRNN(
-        workspace=config["workspace"], io_width=io_width, stages=config["stages"], degree=config["degree"],
+        workspace_lanes=config["workspace"], io_lanes=io_width, stages=config["stages"], degree=config["degree"],
         order=config.get("order", 2), bias=config.get("bias", math.pi / 2), amplification=rounds,
     )
     layer.build(None)

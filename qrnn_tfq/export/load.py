@@ -2,8 +2,9 @@
 
 A run folder of `train.elman`, `train.dna` or `train.mnist` holds `best.npz` (the weights
 of the best validation) and `latest.npz`; `load_run` takes `best.npz` when there is one.
-A checkpoint stores the run's settings under `config["run"]` (topology: `workspace`,
-`stages`, `degree`, `order`, `bias`, and `amplification` when the run had it) and the
+A checkpoint stores the run's settings under `config["run"]` (topology: `workspace_lanes`
+(`workspace` in runs of the programs before issue 14), `stages`, `degree`, `order`, `bias`,
+and `amplification` when the run had it) and the
 model's weights `theta (N,)`, `phi (N, K)`, `work_angles (S, W)`; the in/out width follows
 from `N = W (S + 1) + I`.
 """
@@ -67,23 +68,25 @@ def find_checkpoint(path: str | os.PathLike) -> str:
 def _config(run: dict[str, Any], weights: tuple[np.ndarray, ...], checkpoint: str) -> QRNNConfig:
     if run.get("model", "qrnn") != "qrnn":
         raise ValueError(f"Checkpoint {checkpoint!r} is of a classical {run['model']!r} baseline, not a QRNN.")
-    missing = [key for key in ("workspace", "stages", "degree", "order") if key not in run]
+    if "workspace" in run and "workspace_lanes" not in run:  # the programs' name before issue 14
+        run = {**run, "workspace_lanes": run["workspace"]}
+    missing = [key for key in ("workspace_lanes", "stages", "degree", "order") if key not in run]
     if missing:
         raise ValueError(f"Checkpoint {checkpoint!r} does not store the QRNN topology: its run settings lack {missing}.")
     if len(weights) != 3:
         raise ValueError(
             f"Checkpoint {checkpoint!r} holds {len(weights)} weight arrays; a QRNN has 3 (theta, phi, work_angles)."
         )
-    workspace, stages = int(run["workspace"]), int(run["stages"])
-    io_lanes = weights[0].shape[0] - workspace * (stages + 1)
+    workspace_lanes, stages = int(run["workspace_lanes"]), int(run["stages"])
+    io_lanes = weights[0].shape[0] - workspace_lanes * (stages + 1)
     options = {}
     if run.get("amplification"):
         options["amplification"] = int(run["amplification"])
         if run.get("amplification_bound") is not None:
             options["amplification_bound"] = float(run["amplification_bound"])
     config = QRNNConfig(
-        workspace, io_lanes, stages, int(run["degree"]), int(run["order"]), float(run.get("bias", np.pi / 2)),
-        **options,
+        workspace_lanes=workspace_lanes, io_lanes=io_lanes, stages=stages, degree=int(run["degree"]),
+        order=int(run["order"]), bias=float(run.get("bias", np.pi / 2)), **options,
     )
     CellWeights(*weights).check(config)
     return config

@@ -74,28 +74,13 @@ class SuccessEstimate:
 
 
 def make_layer(config: QRNNConfig, weights: CellWeights, rounds: int = 0) -> Any:
-    """A built `qrnn_tfq.QRNN` with `weights` (float64 compute, so small probabilities survive).
-
-    Raises:
-        ValueError: `rounds > 0` but the installed layer has no amplification.
-    """
-    import inspect  # pylint: disable=import-outside-toplevel
-
+    """A built `qrnn_tfq.QRNN` of `config` with `rounds` amplification rounds and `weights`
+    (float64 compute, so small probabilities survive)."""
     import qrnn_tfq  # pylint: disable=import-outside-toplevel  (imports TensorFlow)
 
     weights.check(config)
-    options: dict[str, Any] = {}
-    if rounds:
-        if "amplification" not in inspect.signature(qrnn_tfq.QRNN).parameters:
-            raise ValueError(f"`rounds` {rounds} needs a QRNN layer with amplification; this one has none.")
-        options["amplification"] = rounds
-        bound = getattr(config, "amplification_bound", None)
-        if bound is not None:
-            options["amplification_bound"] = bound
-    layer = qrnn_tfq.QRNN(
-        config.workspace_lanes, config.io_lanes, config.stages, config.degree, config.order, config.bias,
-        dtype="float64", **options,
-    )
+    bound = config.amplification_bound if rounds else None
+    layer = qrnn_tfq.QRNN(dataclasses.replace(config, amplification=rounds, amplification_bound=bound), dtype="float64")
     layer.build(None)
     for variable, value in zip(layer.trainable_weights, (weights.theta, weights.phi, weights.work_angles)):
         variable.assign(np.asarray(value, dtype=np.float64))
@@ -122,7 +107,7 @@ def success_probabilities(
         raise ValueError(f"`batch` must hold 'inputs', 'targets' and 'scored', it lacks {missing}.")
     layer = make_layer(config, weights, rounds)
     arrays = {key: np.asarray(batch[key]) for key in ("inputs", "targets", "scored")}
-    out = layer.run_sequences(arrays, training=True)
+    out = layer.run_sequences(arrays, teacher_forcing=True)
     if not hasattr(out, "ancilla_success"):
         raise ValueError("The engine's SequenceOutputs has no `ancilla_success`; update qrnn_tfq.engine.")
     scored = arrays["scored"].astype(bool)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Any
+from typing import Any, Mapping
 
 import tensorflow as tf
 
@@ -12,6 +13,72 @@ from qrnn_tfq.engine import QRNNWeights, get_engine, initial_state
 from qrnn_tfq.layers.words import all_valid, poison, scored_and_flags, split_inputs, words_and_flags
 
 _keras = tf.keras
+
+# The layers' topology arguments are exactly `QRNNConfig`'s fields (keyword-only, None: not given).
+TOPOLOGY_FIELDS = tuple(field.name for field in dataclasses.fields(QRNNConfig))
+# The other constructor arguments a QRNN layer stores and `get_config` returns.
+LAYER_OPTIONS = ("theta_stddev", "phi_stddev", "work_stddev", "measurement", "seed", "engine", "shots", "noise")
+# Names of configs saved before issue 14 (`.keras` files of 186c535 and earlier) -> today's.
+LEGACY_KEYS = {"workspace": "workspace_lanes", "io_width": "io_lanes"}
+MEASUREMENTS = ("sample", "argmax")
+
+
+def topology_config(config: QRNNConfig | None, fields: Mapping[str, Any], layer: str = "QRNNCell") -> QRNNConfig:
+    """The layer's `QRNNConfig`: `config` itself, or one made from the given `fields`.
+
+    Args:
+        config: a `QRNNConfig`, or None to make one from `fields`.
+        fields: `QRNNConfig` field -> value; None means not given (the dataclass default).
+        layer: the class name for the messages.
+
+    Raises:
+        TypeError: `config` is not a `QRNNConfig` (e.g. a positional int, the old API), or
+            neither `config` nor `workspace_lanes` and `io_lanes` are given.
+        ValueError: both `config` and some of its fields are given, or a field is invalid.
+    """
+    given = {name: value for name, value in fields.items() if value is not None}
+    if config is not None:
+        if not isinstance(config, QRNNConfig):
+            raise TypeError(
+                f"`config` must be a QRNNConfig or None, got {config!r} of type {type(config).__name__}; "
+                f"give the topology by keyword: {layer}(workspace_lanes=..., io_lanes=..., stages=..., ...)."
+            )
+        if given:
+            raise ValueError(
+                f"{layer} takes either a QRNNConfig or its fields, not both: got config={config!r} and {sorted(given)}."
+            )
+        return config
+    missing = [name for name in ("workspace_lanes", "io_lanes") if name not in given]
+    if missing:
+        raise TypeError(
+            f"{layer} needs a QRNNConfig or the keyword arguments `workspace_lanes` and `io_lanes`, missing {missing}."
+        )
+    if isinstance(given.get("bias"), int) and not isinstance(given["bias"], bool):
+        given["bias"] = float(given["bias"])
+    return QRNNConfig(**given)
+
+
+def refuse_legacy_names(kwargs: Mapping[str, Any], layer: str) -> None:
+    """A clear TypeError for the pre-issue-14 argument names (Keras would call them unknown)."""
+    old = sorted(set(kwargs) & set(LEGACY_KEYS))
+    if old:
+        renamed = ", ".join(f"`{name}` is now `{LEGACY_KEYS[name]}`" for name in old)
+        raise TypeError(f"{layer} got the old argument names {old}: {renamed}.")
+
+
+def upgrade_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A saved layer config with the legacy keys (`workspace`, `io_width`) renamed.
+
+    Raises:
+        ValueError: a config with both a legacy key and its new name.
+    """
+    config = dict(config)
+    for old, new in LEGACY_KEYS.items():
+        if old in config:
+            if new in config:
+                raise ValueError(f"A QRNN layer config must not hold both `{old}` and `{new}`, got {config}.")
+            config[new] = config.pop(old)
+    return config
 
 
 def _check_spread(name: str, value: float) -> float:
@@ -52,7 +119,9 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
     The cell carries the workspace state vector `(B, 2^W)` and outputs the distribution
     `p` over the `2^I` output words. Per step it takes the input bits `(B, I)`, or a
     dict with "inputs", "targets" `(B, I)` and optionally "scored" `(B,)` or `(B, 1)`: in
-    training it measures (postselects) the target; otherwise it measures the target at
+    training (Keras' `training` flag: the cell has no `teacher_forcing` argument, since
+    `tf.keras.layers.RNN` passes it none; `QRNN` has one) it measures (postselects) the
+    target; otherwise it measures the target at
     unscored steps and a sample or the argmax of `p` at scored steps. Without targets
     every step is scored, and "scored" without "targets" is refused.
 
@@ -62,17 +131,23 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
     how a bad value fails in eager, graph and XLA mode); the simulation runs in float32
     under a float16/bfloat16 (mixed) precision policy, the outputs in the compute dtype.
 
+    The topology is a `QRNNConfig`, given whole (`QRNNCell(config)`) or as its fields by
+    keyword (`QRNNCell(workspace_lanes=3, io_lanes=2, stages=1)`), not both; a field left
+    None takes `QRNNConfig`'s default.
+
     Args:
-        workspace: `W`, workspace lanes.
-        io_width: `I`, in/out lanes (bits per word).
-        stages: `S`, work stages.
-        degree: `d`, largest subset of source lanes a weight multiplies.
-        order: `ord`, neuron order (2 in the paper; 0 is a coherent neuron).
-        bias: fixed offset `b` of every neuron's angle.
+        config: the topology as a `QRNNConfig` (or None, then its fields below).
+        workspace_lanes: `W`, workspace lanes.
+        io_lanes: `I`, in/out lanes (bits per word).
+        stages: `S`, work stages (default 1).
+        degree: `d`, largest subset of source lanes a weight multiplies (default 2).
+        order: `ord`, neuron order (default 2, the paper's; 0 is a coherent neuron).
+        bias: fixed offset `b` of every neuron's angle (default pi/2).
         theta_stddev: spread of the normal initialiser of the neuron biases.
         phi_stddev: spread of the normal initialiser of the subset weights.
         work_stddev: spread of the normal initialiser of the work-stage angles.
-        measurement: "sample" or "argmax", the evaluation-time choice at scored steps.
+        measurement: "argmax" (default: deterministic predictions) or "sample" (the
+            paper's metric), the evaluation-time choice at scored steps.
         seed: seeds the initialisers and the sampling.
         engine: name of the simulation engine.
         amplification: rounds of fixed-point amplitude amplification replacing each
@@ -94,36 +169,37 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
 
     def __init__(
         self,
-        workspace: int,
-        io_width: int,
-        stages: int = 1,
-        degree: int = 2,
-        order: int = 2,
-        bias: float = math.pi / 2,
+        config: QRNNConfig | None = None,
+        *,
+        workspace_lanes: int | None = None,
+        io_lanes: int | None = None,
+        stages: int | None = None,
+        degree: int | None = None,
+        order: int | None = None,
+        bias: float | None = None,
+        amplification: int | None = None,
+        amplification_bound: float | None = None,
+        recurrence: str | None = None,
         theta_stddev: float = 0.1,
         phi_stddev: float = 0.01,
         work_stddev: float = 0.01,
-        measurement: str = "sample",
+        measurement: str = "argmax",
         seed: int | None = None,
         engine: str = "state_vector",
-        amplification: int = 0,
-        amplification_bound: float | None = None,
-        recurrence: str = "postselected",
         shots: int | None = None,
         noise: float = 0.0,
         **kwargs: Any,
     ) -> None:
+        topology = {name: value for name, value in locals().items() if name in TOPOLOGY_FIELDS}
+        refuse_legacy_names(kwargs, type(self).__name__)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(f"`seed` must be an int or None, got {seed!r}.")
+        self.config = topology_config(config, topology, type(self).__name__)
         super().__init__(seed=seed, force_generator=True, rng_type="stateful", **kwargs)
-        self.config = QRNNConfig(
-            workspace, io_width, stages, degree, order, float(bias),
-            amplification=amplification, amplification_bound=amplification_bound, recurrence=recurrence,
-        )
         self.theta_stddev = _check_spread("theta_stddev", theta_stddev)
         self.phi_stddev = _check_spread("phi_stddev", phi_stddev)
         self.work_stddev = _check_spread("work_stddev", work_stddev)
-        if measurement not in ("sample", "argmax"):
+        if measurement not in MEASUREMENTS:
             raise ValueError(f"`measurement` must be 'sample' or 'argmax', got {measurement!r}.")
         self.measurement = measurement
         self.seed = seed
@@ -133,8 +209,8 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
         self.engine = get_engine(engine, **options)
         self.engine.check_config(self.config)
         self.shots, self.noise = shots, noise
-        self.state_size = 2**workspace
-        self.output_size = 2**io_width
+        self.state_size = 2**self.config.workspace_lanes
+        self.output_size = 2**self.config.io_lanes
 
     def build(self, input_shape: Any) -> None:
         cfg = self.config
@@ -203,26 +279,15 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
             batch_size = tf.shape(tf.nest.flatten(inputs)[0])[0]
         return [initial_state(self.config, batch_size, self.engine_dtype)]
 
-    def get_config(self) -> dict[str, Any]:
-        cfg = self.config
-        config = {
-            "workspace": cfg.workspace_lanes,
-            "io_width": cfg.io_lanes,
-            "stages": cfg.stages,
-            "degree": cfg.degree,
-            "order": cfg.order,
-            "bias": cfg.bias,
-            "theta_stddev": self.theta_stddev,
-            "phi_stddev": self.phi_stddev,
-            "work_stddev": self.work_stddev,
-            "measurement": self.measurement,
-            "seed": self.seed,
-            "engine": self.engine.name,
-            "amplification": cfg.amplification,
-            "amplification_bound": cfg.amplification_bound,
-            "recurrence": cfg.recurrence,
-            "shots": self.shots,
-            "noise": self.noise,
-        }
-        return {**super().get_config(), **config}
+    @property
+    def options(self) -> dict[str, Any]:
+        """The constructor arguments besides the topology (`LAYER_OPTIONS`), as `get_config` gives them."""
+        return {name: self.engine.name if name == "engine" else getattr(self, name) for name in LAYER_OPTIONS}
 
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), **dataclasses.asdict(self.config), **self.options}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "QRNNCell":
+        """The cell of `get_config`; also reads configs saved before issue 14 (`workspace`, `io_width`)."""
+        return cls(**upgrade_config(config))

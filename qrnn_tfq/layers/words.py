@@ -60,7 +60,7 @@ def words_and_flags(bits: Any, width: int, name: str = "inputs") -> tuple[tf.Ten
     bits = tf.convert_to_tensor(bits)
     if bits.shape.rank is None or bits.shape.rank < 1 or bits.shape[-1] != width:
         raise ValueError(
-            f"`{name}` must have words of width io_width={width} on its last axis, got shape {bits.shape}."
+            f"`{name}` must have words of width io_lanes={width} on its last axis, got shape {bits.shape}."
         )
     checks, ok = _check_binary(bits, name)
     ones = bits if bits.dtype == tf.bool else tf.equal(bits, 1)

@@ -1,6 +1,6 @@
 """Training of QRNNs (and classical baselines) on sequence tasks (SPEC section 4).
 
-    model = QRNNSequenceModel(qrnn_tfq.QRNN(4, 2, stages=1, degree=3, seed=0))
+    model = QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=4, io_lanes=2, stages=1, degree=3, seed=0))
     trainer = Trainer(model, make_optimizer("adam", 0.005),
                       lambda step: task.sample(8, seed=(0, 0, step)), task.sample(16, seed=(0, 1)),
                       TrainerConfig(max_steps=3000, stop_loss=1e-3), checkpoint_dir="runs/x")

@@ -34,7 +34,6 @@ from typing import Any, Mapping
 import numpy as np
 import tensorflow as tf
 
-from qrnn_tfq.layers import sequence_words
 from qrnn_tfq.training.models import QRNNSequenceModel
 
 Batch = Mapping[str, Any]  # {"inputs": (B, T, I), "targets": (B, T, I), "scored": (B, T)}
@@ -67,6 +66,14 @@ def code_words(num_steps: int, io_lanes: int) -> np.ndarray:
     return ((codes[:, None] >> shifts) & (2**io_lanes - 1)).astype(np.int32)
 
 
+def code_bits(num_steps: int, io_lanes: int) -> np.ndarray:
+    """Every label code as the bits of its words: (2^(n*I), n, I) int32, the words of `code_words`."""
+    width = num_steps * io_lanes
+    codes = np.arange(2**width)
+    bits = (codes[:, None] >> np.arange(width - 1, -1, -1)) & 1  # (C, n*I), the most significant bit first
+    return bits.reshape(-1, num_steps, io_lanes).astype(np.int32)
+
+
 def codes_of_words(words: Any, io_lanes: int) -> np.ndarray:
     """Inverse of `code_words`: (B, n) word indices -> (B,) int64 label codes."""
     words = np.asarray(words, dtype=np.int64)
@@ -86,35 +93,32 @@ def label_code_distribution(model: QRNNSequenceModel, batch: Batch) -> np.ndarra
         float64 (B, 2^(n*I)): row b, column c is the probability that the recurrence
         emits code c's words at the label steps; each row sums to 1 (up to rounding).
     """
-    cfg, cell = model.layer.qrnn_config, model.layer.cell
+    layer = model.layer
+    cfg = layer.qrnn_config
     num_labels = label_steps(batch["scored"])
-    words = sequence_words(dict(batch), cfg.io_lanes)
-    inputs, targets = words.inputs, words.targets  # (B, T) int32
+    inputs, targets = tf.convert_to_tensor(batch["inputs"]), tf.convert_to_tensor(batch["targets"])  # (B, T, I)
     size, steps = int(inputs.shape[0]), int(inputs.shape[1])
     first = steps - num_labels
-    weights, seed = cell.weights_tuple, tf.zeros([2], tf.int32)
+    seed = tf.zeros([2], tf.int32)  # teacher forcing samples nothing
     codes = code_words(num_labels, cfg.io_lanes)  # (C, n)
     if cfg.recurrence == "coherent":  # no measurement: the label steps' read-outs of one run
-        scored = tf.concat([tf.zeros([size, first], tf.bool), tf.ones([size, num_labels], tf.bool)], axis=1)
-        out = cell.engine.run(cfg, weights, inputs, targets, scored, "target", seed)
+        out = layer.run_sequences(dict(batch), teacher_forcing=True, seed=seed)
         read = out.probabilities.numpy()[:, first:].astype(np.float64)  # (B, n, 2^I)
         return np.stack([read[:, np.arange(num_labels), code].prod(axis=1) for code in codes], axis=1)  # (B, C)
     state = None
     if first > 0:  # the steps before the labels: every one postselected onto its target
-        prefix = cell.engine.run(
-            cfg, weights, inputs[:, :first], targets[:, :first], tf.zeros([size, first], tf.bool), "target", seed
-        )
-        state = prefix.final_state  # (B, 2^W)
+        prefix = {"inputs": inputs[:, :first], "targets": targets[:, :first]}
+        state = layer.run_sequences(prefix, teacher_forcing=True, seed=seed).final_state  # (B, 2^W)
     count = codes.shape[0]
-    label_inputs = tf.repeat(inputs[:, first:], count, axis=0)  # (B*C, n): row b*C + c
-    label_targets = tf.tile(tf.constant(codes), [size, 1])  # (B*C, n)
+    labels = {
+        "inputs": tf.repeat(inputs[:, first:], count, axis=0),  # (B*C, n, I): row b*C + c
+        "targets": tf.tile(tf.constant(code_bits(num_labels, cfg.io_lanes)), [size, 1, 1]),  # (B*C, n, I)
+    }
     if state is not None:
         state = tf.repeat(state, count, axis=0)  # (B*C, 2^W)
-    out = cell.engine.run(
-        cfg, weights, label_inputs, label_targets, tf.ones([size * count, num_labels], tf.bool), "target", seed,
-        None, state,
-    )
-    chosen = tf.gather(out.probabilities, label_targets, axis=2, batch_dims=2).numpy().astype(np.float64)  # (B*C, n)
+    out = layer.run_sequences(labels, teacher_forcing=True, seed=seed, initial_state=state)
+    label_words = tf.tile(tf.constant(codes), [size, 1])  # (B*C, n)
+    chosen = tf.gather(out.probabilities, label_words, axis=2, batch_dims=2).numpy().astype(np.float64)  # (B*C, n)
     chosen = np.where(np.isfinite(chosen), chosen, 0.0)  # a word of probability 0 cannot be renormalised onto
     return chosen.prod(axis=1).reshape(size, count)
 

@@ -81,5 +81,5 @@ def test_coherent_needs_order_zero():
         QRNNConfig(2, 1, order=2, recurrence="coherent")
     with pytest.raises(ValueError, match="`recurrence` must be one of .*got 'unitary'"):
         QRNNConfig(2, 1, order=0, recurrence="unitary")
-    layer = qrnn_tfq.QRNN(2, 1, order=0, recurrence="coherent", seed=0)
+    layer = qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=1, order=0, recurrence="coherent", seed=0)
     assert layer.get_config()["recurrence"] == "coherent"

@@ -28,10 +28,12 @@ def write_run(folder, run=RUN, shapes=((3,), (3, 2), (0, 1)), name="best.npz"):
     return weights
 
 
-def test_load_run_reads_topology_and_weights(tmp_path):
-    weights = write_run(tmp_path)
+@pytest.mark.parametrize("name", ["workspace", "workspace_lanes"])  # the run settings' name before and after issue 14
+def test_load_run_reads_topology_and_weights(tmp_path, name):
+    run = {**{k: v for k, v in RUN.items() if k != "workspace"}, name: 1}
+    weights = write_run(tmp_path, run=run)
     loaded = load_run(tmp_path)
-    assert loaded.config == QRNNConfig(1, 2, 0, 1, 1)
+    assert loaded.config == QRNNConfig(workspace_lanes=1, io_lanes=2, stages=0, degree=1, order=1)
     assert loaded.seed == 2 and loaded.step == 7
     np.testing.assert_array_equal(loaded.weights.phi, weights[1])
     assert find_checkpoint(tmp_path / "best.npz") == str(tmp_path / "best.npz")

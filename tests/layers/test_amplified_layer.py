@@ -19,7 +19,9 @@ def sequences(batch=4, steps=5, width=1, seed=0):
 
 def test_amplified_layer_differs_from_postselected_and_rnn_of_cell_agrees():
     data = sequences()
-    kwargs = dict(workspace=2, io_width=1, stages=1, degree=2, seed=3, measurement="argmax", theta_stddev=1.0, phi_stddev=1.0)
+    kwargs = dict(
+        workspace_lanes=2, io_lanes=1, stages=1, degree=2, seed=3, measurement="argmax", theta_stddev=1.0, phi_stddev=1.0
+    )
     ideal = QRNN(**kwargs)(data, training=True).numpy()
     layer = QRNN(**kwargs, amplification=2)
     amplified = layer(data, training=True).numpy()
@@ -35,7 +37,7 @@ def test_amplified_layer_differs_from_postselected_and_rnn_of_cell_agrees():
 def test_amplified_layer_trains_and_round_trips(tmp_path):
     data = sequences(batch=8)
     inputs = {key: tf.keras.Input((None, 1) if key != "scored" else (None,), name=key) for key in data}
-    layer = QRNN(workspace=2, io_width=1, stages=1, degree=2, seed=0, amplification=1, amplification_bound=0.2)
+    layer = QRNN(workspace_lanes=2, io_lanes=1, stages=1, degree=2, seed=0, amplification=1, amplification_bound=0.2)
     model = tf.keras.Model(inputs, layer(inputs))
     model.compile(optimizer=tf.keras.optimizers.Adam(0.05), loss=qrnn_tfq.WordCrossEntropy())
     history = model.fit(data, data["targets"], sample_weight=data["scored"], epochs=5, batch_size=8, verbose=0)
@@ -51,4 +53,4 @@ def test_amplified_layer_trains_and_round_trips(tmp_path):
 
 def test_amplification_needs_ancillas():
     with pytest.raises(ValueError, match="amplification=1 with order=0"):
-        QRNNCell(2, 1, order=0, amplification=1)
+        QRNNCell(workspace_lanes=2, io_lanes=1, order=0, amplification=1)

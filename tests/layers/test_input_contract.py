@@ -50,26 +50,26 @@ def test_bad_value_raises_in_eager_mode(key, value):
     what = "must hold 0 or 1 \\(or booleans\\)" if key == "scored" else "must hold binary words \\(bits 0 or 1\\)"
     index = "\\(1, 2\\)" if key == "scored" else "\\(1, 2, 0\\)"
     with pytest.raises(ValueError, match=f"`{key}` {what}, got {value} at index {index}"):
-        QRNN(3, I, **LAYER)(with_bad_value(key, value))
+        QRNN(workspace_lanes=3, io_lanes=I, **LAYER)(with_bad_value(key, value))
 
 
 @pytest.mark.parametrize("key, value", BAD_VALUES)
 def test_bad_value_asserts_in_a_graph(key, value):
-    layer = QRNN(3, I, **LAYER)
+    layer = QRNN(workspace_lanes=3, io_lanes=I, **LAYER)
     with pytest.raises(tf.errors.InvalidArgumentError, match=f"`{key}` must hold"):
         tf.function(lambda data: layer(data))(with_bad_value(key, value))
 
 
 @pytest.mark.parametrize("key, value", BAD_VALUES)
 def test_bad_value_turns_its_sample_into_nan_under_xla(key, value):
-    layer = QRNN(3, I, **LAYER)
+    layer = QRNN(workspace_lanes=3, io_lanes=I, **LAYER)
     compiled = tf.function(lambda data: layer(data), jit_compile=True)
     assert_only_bad_sample_is_nan(compiled(with_bad_value(key, value)), compiled(sequences()))
 
 
 @pytest.mark.parametrize("key, value", [("inputs", 0.5), ("scored", np.nan)])
 def test_rnn_of_cell_turns_a_bad_step_into_nan_under_xla(key, value):
-    rnn = tf.keras.layers.RNN(QRNNCell(3, I, **LAYER), return_sequences=True)
+    rnn = tf.keras.layers.RNN(QRNNCell(workspace_lanes=3, io_lanes=I, **LAYER), return_sequences=True)
     compiled = tf.function(lambda data: rnn(data), jit_compile=True)
     output = compiled(for_rnn(with_bad_value(key, value))).numpy()
     clean = compiled(for_rnn(sequences())).numpy()
@@ -81,7 +81,7 @@ def test_rnn_of_cell_turns_a_bad_step_into_nan_under_xla(key, value):
 
 def jit_model():
     inputs = {"inputs": tf.keras.Input((T, I)), "targets": tf.keras.Input((T, I)), "scored": tf.keras.Input((T,))}
-    model = tf.keras.Model(inputs, QRNN(3, I, **LAYER)(inputs))
+    model = tf.keras.Model(inputs, QRNN(workspace_lanes=3, io_lanes=I, **LAYER)(inputs))
     model.compile(tf.keras.optimizers.Adam(0.01), loss=qrnn_tfq.WordCrossEntropy(), jit_compile=True)
     return model
 
@@ -100,18 +100,19 @@ def test_scored_without_targets_is_refused():
     data = sequences()
     match = "a dict input with 'scored' needs 'targets' too, got keys \\['inputs', 'scored'\\]"
     with pytest.raises(ValueError, match=match):
-        QRNN(3, I, **LAYER)({"inputs": data["inputs"], "scored": data["scored"]})
+        QRNN(workspace_lanes=3, io_lanes=I, **LAYER)({"inputs": data["inputs"], "scored": data["scored"]})
     with pytest.raises(ValueError, match=match):
-        QRNNCell(3, I, **LAYER)({"inputs": data["inputs"][:, 0], "scored": data["scored"][:, 0]}, [tf.zeros((B, 8))])
+        cell = QRNNCell(workspace_lanes=3, io_lanes=I, **LAYER)
+        cell({"inputs": data["inputs"][:, 0], "scored": data["scored"][:, 0]}, [tf.zeros((B, 8))])
 
 
 def test_zero_steps_fail_with_the_layers_message_in_a_graph():
-    layer = QRNN(3, I, **LAYER)
+    layer = QRNN(workspace_lanes=3, io_lanes=I, **LAYER)
     unknown_steps = tf.function(lambda x: layer(x), input_signature=[tf.TensorSpec((None, None, I))])
     with pytest.raises(tf.errors.InvalidArgumentError, match="`inputs` must have at least one time step, got 0."):
         unknown_steps(tf.zeros((2, 0, I)))
     inputs = tf.keras.Input((None, I))
-    model = tf.keras.Model(inputs, QRNN(3, I, **LAYER)(inputs))
+    model = tf.keras.Model(inputs, QRNN(workspace_lanes=3, io_lanes=I, **LAYER)(inputs))
     model.predict(np.zeros((2, 3, I), "float32"), verbose=0)  # a second shape retraces with steps unknown
     with pytest.raises(tf.errors.InvalidArgumentError, match="`inputs` must have at least one time step, got 0."):
         model.predict(np.zeros((2, 0, I), "float32"), verbose=0)
@@ -128,7 +129,7 @@ def one_gib_machine(monkeypatch):
 
 
 def test_unknown_batch_too_large_for_memory_asserts_in_a_graph(one_gib_machine):
-    layer = QRNN(3, I, **LAYER)
+    layer = QRNN(workspace_lanes=3, io_lanes=I, **LAYER)
     run = tf.function(lambda x: layer(x, training=True), input_signature=[tf.TensorSpec((None, None, I))])
     assert np.isfinite(run(tf.zeros((2, T, I))).numpy()).all()
     with pytest.raises(ValueError) as static:  # the message when the sizes are known up front
@@ -140,7 +141,7 @@ def test_unknown_batch_too_large_for_memory_asserts_in_a_graph(one_gib_machine):
 
 
 def test_unknown_batch_too_large_for_memory_is_nan_under_xla(one_gib_machine):
-    layer = QRNN(3, I, **LAYER)
+    layer = QRNN(workspace_lanes=3, io_lanes=I, **LAYER)
     run = tf.function(lambda x: layer(x, training=True), input_signature=[tf.TensorSpec((None, None, I))], jit_compile=True)
     assert np.isfinite(run(tf.zeros((2, T, I))).numpy()).all()
     assert np.isnan(run(tf.zeros((*BIG, I))).numpy()).all()  # and nothing was simulated
@@ -149,7 +150,7 @@ def test_unknown_batch_too_large_for_memory_is_nan_under_xla(one_gib_machine):
 @pytest.mark.parametrize("jit_compile", [False, True])
 def test_keras_fit_on_a_tf_data_batch_too_large_for_memory_fails(one_gib_machine, jit_compile):
     inputs = {"inputs": tf.keras.Input((None, I)), "targets": tf.keras.Input((None, I))}
-    model = tf.keras.Model(inputs, QRNN(3, I, **LAYER)(inputs))
+    model = tf.keras.Model(inputs, QRNN(workspace_lanes=3, io_lanes=I, **LAYER)(inputs))
     model.compile("adam", loss=qrnn_tfq.WordCrossEntropy(), jit_compile=jit_compile)
     bits = np.zeros((*BIG, I), "float32")
     data = tf.data.Dataset.from_tensor_slices(({"inputs": bits, "targets": bits}, bits)).batch(BIG[0])
@@ -166,7 +167,7 @@ def test_keras_fit_on_a_tf_data_batch_too_large_for_memory_fails(one_gib_machine
 
 def test_go_backwards_reads_the_sequence_from_its_end():
     data = sequences()
-    forward = QRNN(3, I, **LAYER)
+    forward = QRNN(workspace_lanes=3, io_lanes=I, **LAYER)
     backward = QRNN.from_config({**forward.get_config(), "go_backwards": True})
     reversed_data = {key: value[:, ::-1] for key, value in data.items()}
     expected = forward(reversed_data).numpy()  # in reading order, as Keras RNN layers return it
@@ -180,8 +181,9 @@ def test_go_backwards_reads_the_sequence_from_its_end():
 @pytest.mark.parametrize("return_sequences", [True, False])
 def test_bidirectional_qrnn_equals_bidirectional_rnn_of_cell(return_sequences):
     data = sequences()
-    fast = tf.keras.layers.Bidirectional(QRNN(3, I, return_sequences=return_sequences, **LAYER))
-    stepwise = tf.keras.layers.Bidirectional(tf.keras.layers.RNN(QRNNCell(3, I, **LAYER), return_sequences=return_sequences))
+    fast = tf.keras.layers.Bidirectional(QRNN(workspace_lanes=3, io_lanes=I, return_sequences=return_sequences, **LAYER))
+    cell = QRNNCell(workspace_lanes=3, io_lanes=I, **LAYER)
+    stepwise = tf.keras.layers.Bidirectional(tf.keras.layers.RNN(cell, return_sequences=return_sequences))
     fast_out = fast(data).numpy()
     stepwise(for_rnn(data))
     stepwise.set_weights(fast.get_weights())
@@ -195,8 +197,9 @@ def test_bidirectional_qrnn_equals_bidirectional_rnn_of_cell(return_sequences):
 def test_bidirectional_qrnn_with_a_mask_equals_rnn_of_cell():
     inputs = tf.keras.Input((T + 2, I))
     masked = tf.keras.layers.Masking(-1.0)(inputs)
-    fast = tf.keras.layers.Bidirectional(QRNN(3, I, **LAYER))
-    stepwise = tf.keras.layers.Bidirectional(tf.keras.layers.RNN(QRNNCell(3, I, **LAYER), return_sequences=True))
+    fast = tf.keras.layers.Bidirectional(QRNN(workspace_lanes=3, io_lanes=I, **LAYER))
+    cell = QRNNCell(workspace_lanes=3, io_lanes=I, **LAYER)
+    stepwise = tf.keras.layers.Bidirectional(tf.keras.layers.RNN(cell, return_sequences=True))
     fast_model, stepwise_model = tf.keras.Model(inputs, fast(masked)), tf.keras.Model(inputs, stepwise(masked))
     stepwise.set_weights(fast.get_weights())
     padded = np.concatenate([sequences()["inputs"], -np.ones((B, 2, I), "float32")], axis=1)
@@ -209,7 +212,7 @@ def test_bidirectional_qrnn_with_a_mask_equals_rnn_of_cell():
 @pytest.mark.parametrize("training", [False, True])
 def test_rnn_of_cell_takes_the_qrnn_dict(training):
     data = sequences()
-    layer = QRNN(3, I, **LAYER)
+    layer = QRNN(workspace_lanes=3, io_lanes=I, **LAYER)
     expected = layer(data, training=training).numpy()  # scored (B, T)
     np.testing.assert_allclose(layer(for_rnn(data), training=training).numpy(), expected, atol=1e-6)
     rnn = tf.keras.layers.RNN(layer.cell, return_sequences=True)
@@ -218,7 +221,7 @@ def test_rnn_of_cell_takes_the_qrnn_dict(training):
 
 def test_cell_step_takes_scored_as_b_or_b1():
     data = {key: value[:, 0] for key, value in sequences().items()}
-    cell = QRNNCell(3, I, **LAYER)
+    cell = QRNNCell(workspace_lanes=3, io_lanes=I, **LAYER)
     state = cell.get_initial_state(batch_size=B)
     flat, _ = cell(data, state)
     column, _ = cell({**data, "scored": data["scored"][:, None]}, state)
@@ -231,4 +234,4 @@ def test_keras_rnn_itself_refuses_rank_2_scored():
     """Why `RNN(QRNNCell)` needs `scored` (B, T, 1): Keras's RNN checks every input's rank
     before the cell sees a step (the QRNN docstrings say so; update them if this changes)."""
     with pytest.raises(ValueError, match="must have rank at least 3"):
-        tf.keras.layers.RNN(QRNNCell(3, I, **LAYER), return_sequences=True)(sequences())
+        tf.keras.layers.RNN(QRNNCell(workspace_lanes=3, io_lanes=I, **LAYER), return_sequences=True)(sequences())

@@ -35,8 +35,8 @@ def compute_dtype(policy):
 @pytest.mark.parametrize("policy", POLICIES)
 def test_policy_gives_the_float32_result_in_the_compute_dtype(policy):
     data = sequences()
-    expected = QRNN(3, I, seed=0, measurement="argmax")(data).numpy()
-    layer = QRNN(3, I, seed=0, measurement="argmax", dtype=policy)
+    expected = QRNN(workspace_lanes=3, io_lanes=I, seed=0, measurement="argmax")(data).numpy()
+    layer = QRNN(workspace_lanes=3, io_lanes=I, seed=0, measurement="argmax", dtype=policy)
     atol = TOLERANCE[compute_dtype(policy)]
     for output in (layer(data), layer(data, training=True)):
         assert output.dtype.name == compute_dtype(policy)
@@ -53,10 +53,10 @@ def test_policy_gives_the_float32_result_in_the_compute_dtype(policy):
 @pytest.mark.parametrize("policy", POLICIES)
 def test_policy_samples_and_fits(policy):
     data = sequences()
-    sampled = QRNN(3, I, seed=0, dtype=policy)(data)  # measurement="sample" at scored steps
+    sampled = QRNN(workspace_lanes=3, io_lanes=I, seed=0, measurement="sample", dtype=policy)(data)
     assert np.isfinite(tf.cast(sampled, tf.float32).numpy()).all()
     inputs = {"inputs": tf.keras.Input((T, I)), "targets": tf.keras.Input((T, I)), "scored": tf.keras.Input((T,))}
-    model = tf.keras.Model(inputs, QRNN(3, I, seed=0, dtype=policy)(inputs))
+    model = tf.keras.Model(inputs, QRNN(workspace_lanes=3, io_lanes=I, seed=0, dtype=policy)(inputs))
     # Keras's Adam leaves bfloat16 variables unchanged and blows up float16 ones (a Dense
     # layer's too): half-precision variables train with SGD, mixed policies with anything.
     optimizer = tf.keras.optimizers.Adam(0.05) if policy.startswith("mixed") else tf.keras.optimizers.SGD(0.5)
@@ -73,7 +73,7 @@ def test_global_mixed_float16_policy_fits_compiled_with_loss_scaling():
     tf.keras.mixed_precision.set_global_policy("mixed_float16")
     try:
         inputs = {"inputs": tf.keras.Input((T, I)), "targets": tf.keras.Input((T, I))}
-        model = tf.keras.Model(inputs, QRNN(3, I, seed=0)(inputs))
+        model = tf.keras.Model(inputs, QRNN(workspace_lanes=3, io_lanes=I, seed=0)(inputs))
         model.compile(tf.keras.optimizers.Adam(0.05), loss=qrnn_tfq.WordCrossEntropy(), jit_compile=True)
         history = model.fit({"inputs": data["inputs"], "targets": data["targets"]}, data["targets"], epochs=2, verbose=0)
     finally:

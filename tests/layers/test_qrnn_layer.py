@@ -29,7 +29,10 @@ def as_cell_inputs(data):
 
 @pytest.mark.parametrize("training", [True, False])
 def test_rnn_of_cell_equals_fast_layer(training):
-    layer = QRNN(3, I, stages=1, degree=2, seed=1, measurement="argmax", theta_stddev=1.0, phi_stddev=1.0)
+    layer = QRNN(
+        workspace_lanes=3, io_lanes=I, stages=1, degree=2, seed=1, measurement="argmax", theta_stddev=1.0,
+        phi_stddev=1.0,
+    )
     data = sequences()
     fast = layer(data, training=training)
     stepwise = tf.keras.layers.RNN(layer.cell, return_sequences=True)(as_cell_inputs(data), training=training)
@@ -37,7 +40,7 @@ def test_rnn_of_cell_equals_fast_layer(training):
 
 
 def test_weights_shapes_and_parameter_count():
-    layer = QRNN(workspace=8, io_width=2, stages=2, degree=2)
+    layer = QRNN(workspace_lanes=8, io_lanes=2, stages=2, degree=2)
     layer(sequences(batch=1, steps=2))
     assert [w.shape.as_list() for w in layer.weights] == [[26], [26, 45], [2, 8]]
     assert layer.count_params() == 1212
@@ -45,37 +48,40 @@ def test_weights_shapes_and_parameter_count():
 
 def test_seeded_initialisers_reproduce():
     data = sequences()
-    a, b, c = QRNN(3, I, seed=7), QRNN(3, I, seed=7), QRNN(3, I, seed=8)
+    a, b, c = (QRNN(workspace_lanes=3, io_lanes=I, seed=seed) for seed in (7, 7, 8))
     outs = [layer(data, training=True).numpy() for layer in (a, b, c)]
     np.testing.assert_array_equal(outs[0], outs[1])
     assert not np.allclose(outs[0], outs[2])
 
 
 def test_return_state_and_last_output():
-    layer = QRNN(3, I, seed=2, return_sequences=False, return_state=True)
+    layer = QRNN(workspace_lanes=3, io_lanes=I, seed=2, return_sequences=False, return_state=True)
     output, state = layer(sequences(), training=True)
     assert output.shape == (4, 4) and state.shape == (4, 8)
     np.testing.assert_allclose(tf.norm(state, axis=-1).numpy(), 1.0, atol=1e-6)
 
 
 def test_inputs_without_targets_run_free():
-    layer = QRNN(3, I, seed=3, measurement="argmax")
+    layer = QRNN(workspace_lanes=3, io_lanes=I, seed=3, measurement="argmax")
     out = layer(sequences()["inputs"])
     np.testing.assert_allclose(tf.reduce_sum(out, -1).numpy(), 1.0, atol=1e-5)
 
 
 def test_config_round_trip():
-    layer = QRNN(4, 3, stages=2, degree=3, order=1, bias=0.5, theta_stddev=0.2, seed=5, measurement="argmax", return_sequences=False)
+    layer = QRNN(
+        workspace_lanes=4, io_lanes=3, stages=2, degree=3, order=1, bias=0.5, theta_stddev=0.2, seed=5,
+        measurement="sample", return_sequences=False,
+    )
     config = layer.get_config()
     clone = QRNN.from_config(config)
     assert clone.get_config() == config
-    cell = QRNNCell(3, 2, seed=1)
+    cell = QRNNCell(workspace_lanes=3, io_lanes=2, seed=1)
     assert QRNNCell.from_config(cell.get_config()).get_config() == cell.get_config()
 
 
 def functional_model(seed=3):
     inputs = {"inputs": tf.keras.Input((T, I)), "targets": tf.keras.Input((T, I)), "scored": tf.keras.Input((T,))}
-    probabilities = QRNN(3, I, seed=seed, measurement="argmax", name="qrnn")(inputs)
+    probabilities = QRNN(workspace_lanes=3, io_lanes=I, seed=seed, measurement="argmax", name="qrnn")(inputs)
     # An ordinary layer beside the QRNN: a confidence read-out of the last distribution.
     confidence = tf.keras.layers.Dense(
         1, name="confidence", kernel_initializer=tf.keras.initializers.GlorotUniform(seed=seed)
@@ -108,7 +114,7 @@ def test_functional_model_fits_and_round_trips(tmp_path):
 
 
 def test_float64_layer():
-    layer = QRNN(3, I, seed=4, dtype="float64")
+    layer = QRNN(workspace_lanes=3, io_lanes=I, seed=4, dtype="float64")
     out = layer(sequences(), training=True)
     assert out.dtype == tf.float64 and layer.weights[0].dtype == tf.float64
 
@@ -116,7 +122,8 @@ def test_float64_layer():
 def test_masking_layer_freezes_state():
     inputs = tf.keras.Input((T, I))
     masked = tf.keras.layers.Masking(mask_value=-1.0)(inputs)
-    model = tf.keras.Model(inputs, QRNN(3, I, seed=6, return_state=True, measurement="argmax")(masked)[1])
+    layer = QRNN(workspace_lanes=3, io_lanes=I, seed=6, return_state=True, measurement="argmax")
+    model = tf.keras.Model(inputs, layer(masked)[1])
     bits = sequences()["inputs"]
     padded = np.concatenate([bits, -np.ones((4, 3, I), "float32")], axis=1)
     assert model.input_shape == (None, T, I)
@@ -130,7 +137,7 @@ def test_masking_layer_freezes_state():
 @pytest.mark.parametrize(
     "data, match",
     [
-        ({"inputs": np.zeros((2, 4, 3))}, "words of width io_width=2 on its last axis, got shape \\(2, 4, 3\\)"),
+        ({"inputs": np.zeros((2, 4, 3))}, "words of width io_lanes=2 on its last axis, got shape \\(2, 4, 3\\)"),
         ({"inputs": np.full((2, 4, 2), 2.0)}, "`inputs` must hold binary words \\(bits 0 or 1\\), got 2.0 at index \\(0, 0, 0\\)"),
         ({"inputs": np.zeros((2, 4, 2)), "targets": np.full((2, 4, 2), 0.5)}, "`targets` must hold binary words .* got 0.5"),
         ({"inputs": np.zeros((2, 4, 2)), "targets": np.zeros((2, 5, 2))}, "`targets` must have the same number of steps as `inputs`: got 5 and 4"),
@@ -140,28 +147,28 @@ def test_masking_layer_freezes_state():
     ],
 )
 def test_bad_inputs(data, match):
-    layer = QRNN(3, I, seed=0)
+    layer = QRNN(workspace_lanes=3, io_lanes=I, seed=0)
     with pytest.raises(ValueError, match=match):
         layer(data)
 
 
 def test_bad_layer_arguments():
     with pytest.raises(ValueError, match="`degree` must be between 1 and the number of source lanes 4 .* got 5"):
-        QRNN(3, 2, degree=5)
+        QRNN(workspace_lanes=3, io_lanes=2, degree=5)
     with pytest.raises(ValueError, match="`measurement` must be 'sample' or 'argmax', got 'mode'"):
-        QRNN(3, 2, measurement="mode")
+        QRNN(workspace_lanes=3, io_lanes=2, measurement="mode")
     with pytest.raises(ValueError, match="`phi_stddev` must be a finite number >= 0, got -1"):
-        QRNN(3, 2, phi_stddev=-1)
+        QRNN(workspace_lanes=3, io_lanes=2, phi_stddev=-1)
     with pytest.raises(ValueError, match="`engine` must be one of \\['state_vector', 'tfq'\\], got 'gpu'"):
-        QRNN(3, 2, engine="gpu")
+        QRNN(workspace_lanes=3, io_lanes=2, engine="gpu")
     with pytest.raises(ValueError, match="does not support `stateful=True`"):
-        QRNN(3, 2, stateful=True)
+        QRNN(workspace_lanes=3, io_lanes=2, stateful=True)
     with pytest.raises(TypeError, match="`seed` must be an int or None, got 1.5"):
-        QRNN(3, 2, seed=1.5)
+        QRNN(workspace_lanes=3, io_lanes=2, seed=1.5)
 
 
 def test_configuration_too_large_for_memory():
-    layer = QRNN(workspace=24, io_width=2, degree=1, phi_stddev=0.0)
+    layer = QRNN(workspace_lanes=24, io_lanes=2, degree=1, phi_stddev=0.0)
     with pytest.raises(ValueError, match="26 lanes .* batch of 512 x 200 steps needs about .* GiB"):
         layer.run_sequences({"inputs": np.zeros((512, 200, 2)), "targets": np.zeros((512, 200, 2))}, training=True)
 

@@ -10,7 +10,7 @@ import tensorflow as tf
 from qrnn_tfq import QRNN, QRNNCell
 from qrnn_tfq.training import QRNNSequenceModel, label_code_distribution
 
-COHERENT = dict(workspace=2, io_width=1, stages=1, degree=2, order=0, recurrence="coherent")
+COHERENT = dict(workspace_lanes=2, io_lanes=1, stages=1, degree=2, order=0, recurrence="coherent")
 
 
 def sequences(batch=4, steps=4, width=1, seed=0):
@@ -78,7 +78,7 @@ def test_label_distribution_of_a_coherent_classifier():
     data = sequences(batch=3, steps=4, width=2, seed=4)
     data["scored"] = np.zeros((3, 4), "float32")
     data["scored"][:, -1] = 1
-    kwargs = dict(COHERENT, io_width=2, seed=5, theta_stddev=1.0, phi_stddev=1.0)
+    kwargs = dict(COHERENT, io_lanes=2, seed=5, theta_stddev=1.0, phi_stddev=1.0)
     tfq_model = QRNNSequenceModel(QRNN(**kwargs, engine="tfq"))
     exact_model = QRNNSequenceModel(QRNN(**kwargs))
     joint = label_code_distribution(tfq_model, data)
@@ -90,7 +90,7 @@ def test_label_distribution_of_a_coherent_classifier():
 
 def test_errors_name_the_bad_value():
     with pytest.raises(ValueError, match="only the coherent recurrence.*got recurrence='postselected', order=2"):
-        QRNN(workspace=2, io_width=1, engine="tfq")
+        QRNN(workspace_lanes=2, io_lanes=1, engine="tfq")
     with pytest.raises(ValueError, match=r"`shots` and `noise` need engine='tfq', got engine='state_vector' with \{'shots': 10\}"):
         QRNN(**COHERENT, shots=10)
     with pytest.raises(ValueError, match="`shots` must be None .*got 0"):
