@@ -1,17 +1,27 @@
-"""Training of QRNNs (and classical baselines) on sequence tasks (SPEC section 4).
+"""Training of QRNNs (and classical baselines) on sequence tasks (SPEC section 4), through Keras.
 
-    model = QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=4, io_lanes=2, stages=1, degree=3, seed=0))
-    trainer = Trainer(model, make_optimizer("adam", 0.005),
+    model = SequenceTaskModel(qrnn_tfq.QRNN(workspace_lanes=4, io_lanes=2, stages=1, degree=3, seed=0))
+    model.compile(optimizer=make_optimizer("adam", 0.005))
+    model.fit(dataset_of_batch_dicts, validation_data=..., epochs=...)  # x = {"inputs", "targets", "scored"}
+
+or, with the paper's protocol (validation every 10 steps, stop loss, early stopping,
+rollback, atomic checkpoints with exact resume, optionally under `tf.distribute`):
+
+    trainer = Trainer(QRNNSequenceModel(layer), make_optimizer("adam", 0.005),
                       lambda step: task.sample(8, seed=(0, 0, step)), task.sample(16, seed=(0, 1)),
                       TrainerConfig(max_steps=3000, stop_loss=1e-3), checkpoint_dir="runs/x")
-    result = trainer.fit()  # result.steps_to_target, result.history, ...
+    result = trainer.fit()  # runs model.fit with the callbacks; result.steps_to_target, result.history, ...
 
-Modules: `optimizers` (the paper's optimizers with gradient clipping), `models` (the
+Modules: `task_model` (`SequenceTaskModel`: the Keras model whose `train_step`/`test_step`
+know the batch contract), `callbacks` (record, early stopping, rollback, checkpoints),
+`loop` (the `Trainer` that runs `fit` with them), `distribute` (strategies by name),
+`optimizers` (the paper's optimizers with gradient clipping), `models` (the
 `SequenceModel` protocol and the QRNN's adapter), `records` (settings, history rows,
-results), `loop` (the `Trainer`), `lbfgs` (full-batch L-BFGS steps), `minibatch_lbfgs` (the paper's fixed-step L-BFGS, batch by batch), `schedules` (a learning rate a rollback can lower), `checkpoint` (atomic `.npz` checkpoints), `classify`
-(class predictions from the label steps: the exact joint label distribution, sampling).
-Library code: diagnostics go to `logging`; progress bars, printing and plots live in
-`train/`.
+results), `lbfgs` (full-batch L-BFGS steps), `minibatch_lbfgs` (the paper's fixed-step
+L-BFGS, batch by batch), `schedules` (a learning rate a rollback can lower),
+`checkpoint` (atomic `.npz` checkpoints), `classify` (class predictions from the label
+steps: the exact joint label distribution, sampling). Library code: diagnostics go to
+`logging`; progress bars, printing and plots live in `train/`.
 """
 
 from qrnn_tfq.training.checkpoint import Checkpoint as Checkpoint
@@ -28,6 +38,9 @@ from qrnn_tfq.training.loop import LATEST_CHECKPOINT as LATEST_CHECKPOINT
 from qrnn_tfq.training.lbfgs import Lbfgs as Lbfgs
 from qrnn_tfq.training.lbfgs import LbfgsTrainer as LbfgsTrainer
 from qrnn_tfq.training.loop import Trainer as Trainer
+from qrnn_tfq.training.task_model import SequenceTaskModel as SequenceTaskModel
+from qrnn_tfq.training import callbacks as callbacks
+from qrnn_tfq.training import distribute as distribute
 from qrnn_tfq.training.minibatch_lbfgs import MinibatchLbfgs as MinibatchLbfgs
 from qrnn_tfq.training.minibatch_lbfgs import MinibatchLbfgsTrainer as MinibatchLbfgsTrainer
 from qrnn_tfq.training.models import MeasuringSequenceModel as MeasuringSequenceModel
@@ -57,12 +70,15 @@ __all__ = [
     "QRNNSequenceModel",
     "ScaledSchedule",
     "SequenceModel",
+    "SequenceTaskModel",
     "StepRecord",
     "Trainer",
     "TrainerConfig",
     "TrainingResult",
     "VALIDATIONS",
     "atomic_write_text",
+    "callbacks",
+    "distribute",
     "atomic_writer",
     "codes_of_words",
     "history_columns",

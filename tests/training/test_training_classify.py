@@ -34,7 +34,7 @@ def word_bits(words, width):
 
 @pytest.fixture(scope="module")
 def model():
-    return QRNNSequenceModel(qrnn_tfq.QRNN(3, 2, stages=1, degree=2, theta_stddev=0.8, phi_stddev=0.5, seed=4))
+    return QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=3, io_lanes=2, stages=1, degree=2, theta_stddev=0.8, phi_stddev=0.5, seed=4))
 
 
 def test_code_words_round_trip():

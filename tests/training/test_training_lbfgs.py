@@ -20,7 +20,7 @@ VALIDATION = TASK.sample(8, seed=(5, 1))
 
 
 def make(folder=None, steps=6, batch=lambda step: BATCH):
-    model = QRNNSequenceModel(qrnn_tfq.QRNN(2, 2, stages=1, degree=2, seed=0))
+    model = QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, seed=0))
     config = TrainerConfig(max_steps=steps, stop_loss=None, validate_every=3, seed=3, loss="nll")
     return LbfgsTrainer(model, Lbfgs(memory=5), batch, VALIDATION, config, checkpoint_dir=folder), model
 
@@ -68,7 +68,7 @@ def test_a_changing_batch_and_bad_settings_are_errors():
         trainer.fit()
     with pytest.raises(ValueError, match=r"`memory` must be a positive int, got 0"):
         Lbfgs(memory=0)
-    model = QRNNSequenceModel(qrnn_tfq.QRNN(2, 2, stages=1, degree=2, seed=0))
+    model = QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, seed=0))
     with pytest.raises(TypeError, match=r"`optimizer` must be an Lbfgs, got Adam"):
         LbfgsTrainer(model, tf.keras.optimizers.Adam(), lambda step: BATCH, VALIDATION)
 

@@ -50,7 +50,7 @@ class SoftmaxBaseline:
 
 
 def tiny_qrnn(seed):
-    return QRNNSequenceModel(qrnn_tfq.QRNN(2, 2, stages=1, degree=2, order=2, seed=seed))
+    return QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, order=2, seed=seed))
 
 
 def make_trainer(model, max_steps, folder=None, **config):
@@ -171,7 +171,7 @@ def test_resumed_run_continues_exactly(runs):
 
 def test_restore_refuses_a_mismatched_checkpoint(runs):
     path = runs["folder"] / LATEST_CHECKPOINT
-    other = make_trainer(QRNNSequenceModel(qrnn_tfq.QRNN(3, 2, stages=1, degree=2, seed=0)), 5)
+    other = make_trainer(QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=3, io_lanes=2, stages=1, degree=2, seed=0)), 5)
     with pytest.raises(ValueError, match=r"does not match: model weights 0 \(.*theta.*\) has shape \(6,\) in the checkpoint and \(8,\) in the run"):
         other.restore(path)
     other = make_trainer(tiny_qrnn(seed=0), 5, loss="nll")

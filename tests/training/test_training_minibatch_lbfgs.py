@@ -151,7 +151,7 @@ def test_keep_best_changes_nothing_when_the_last_iterate_is_the_best():
 
 
 def make(folder=None, steps=4):
-    model = QRNNSequenceModel(qrnn_tfq.QRNN(2, 2, stages=1, degree=2, seed=0))
+    model = QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, seed=0))
     optimizer = MinibatchLbfgs(learning_rate=0.1, max_iterations=4, memory=4)
     config = TrainerConfig(max_steps=steps, stop_loss=None, validate_every=2, seed=3, loss="nll")
     trainer = MinibatchLbfgsTrainer(model, optimizer, lambda step: TASK.sample(8, seed=(5, 0, step)), VALIDATION,
@@ -193,6 +193,6 @@ def test_bad_settings_are_errors():
     optimizer.build([tf.Variable(np.zeros(3))])
     with pytest.raises(ValueError, match=r"built for 3 weights, got 4"):
         optimizer.build([tf.Variable(np.zeros(4))])
-    model = QRNNSequenceModel(qrnn_tfq.QRNN(2, 2, stages=1, degree=2, seed=0))
+    model = QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, seed=0))
     with pytest.raises(TypeError, match=r"`optimizer` must be a MinibatchLbfgs, got Adam"):
         MinibatchLbfgsTrainer(model, tf.keras.optimizers.Adam(), lambda step: VALIDATION, VALIDATION)

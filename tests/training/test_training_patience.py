@@ -13,7 +13,7 @@ TASK = task_by_name("xor", length=9)
 
 
 def make_trainer(learning_rate, folder=None, **config):
-    model = QRNNSequenceModel(qrnn_tfq.QRNN(2, 2, stages=1, degree=2, seed=0))
+    model = QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, seed=0))
     config = TrainerConfig(**{"max_steps": 40, "stop_loss": None, "validate_every": 2, "seed": 3, **config})
     return Trainer(model, make_optimizer("sgd", learning_rate), lambda step: TASK.sample(4, seed=(5, 0, step)),
                    TASK.sample(8, seed=(5, 1)), config, checkpoint_dir=folder)

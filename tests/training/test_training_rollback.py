@@ -24,7 +24,7 @@ CORRUPT_AT = 12  # after this step the weights are wrecked; the validation at st
 
 
 def make_trainer(folder, max_steps, corrupt=True, **config):
-    model = QRNNSequenceModel(qrnn_tfq.QRNN(2, 2, stages=1, degree=2, seed=0))
+    model = QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, seed=0))
     optimizer = make_optimizer("adam", 0.05)
     schedule = ScaledSchedule(tf.keras.optimizers.schedules.CosineDecay(0.05, 100))
     optimizer.learning_rate = schedule
@@ -79,7 +79,7 @@ def test_rollback_settings_are_checked():
         TrainerConfig(rollback_factor=1.0)
     with pytest.raises(ValueError, match=r"`rollback_lr_factor` must be in \(0, 1\], got 0"):
         TrainerConfig(rollback_lr_factor=0)
-    model = QRNNSequenceModel(qrnn_tfq.QRNN(2, 2, stages=1, degree=2, seed=0))
+    model = QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, seed=0))
     with pytest.raises(ValueError, match=r"`config.rollback_factor` needs `lr_scale`"):
         Trainer(model, make_optimizer("adam", 0.05), lambda step: TASK.sample(4, seed=(5, 0, step)),
                 TASK.sample(8, seed=(5, 1)), TrainerConfig(rollback_factor=2.0))
