@@ -1,7 +1,7 @@
 """Benchmark of the engine: `python -m qrnn_tfq.bench` (issue: performance).
 
-Times median-of-N training steps (forward with teacher forcing, loss, gradient, Adam
-update with clipping) and evaluation steps (forward only, argmax measurement) on seeded
+Times median-of-N training steps (the Keras train function of `SequenceTaskModel` the
+programs run: forward with teacher forcing, loss, gradient, Adam update with clipping) and evaluation steps (forward only, argmax measurement) on seeded
 random data, after a warm-up; each case runs in a fresh subprocess so that its peak
 memory (max RSS) is its own. Prints a table and one machine-readable `BENCH_JSON` line.
 
@@ -59,13 +59,40 @@ CASES = {
 DEFAULT_CASES = ["mnist", "dna-100", "dna-300", "dna-1000", "qubits-8", "qubits-10", "qubits-12", "qubits-14", "qubits-16"]
 
 
+def _training_step(layer, data, target_words, optimizer):
+    """The step the training programs take: `SequenceTaskModel`'s Keras train function (the
+    batch from a dataset iterator, the loss over the scored steps, gradient, clipped Adam),
+    or, in a checkout from before it (`--compare-with`), the same computation in one
+    `tf.function`, as that checkout's `Trainer` ran it."""
+    import tensorflow as tf
+    from qrnn_tfq.losses import word_nll
+
+    try:
+        from qrnn_tfq.training.task_model import SequenceTaskModel
+    except ImportError:
+        @tf.function
+        def train_step():
+            with tf.GradientTape() as tape:
+                out = layer.run_sequences(data, training=True)
+                loss = word_nll(out.probabilities, target_words, data["scored"])
+            grads = tape.gradient(loss, layer.trainable_weights)
+            optimizer.apply_gradients(zip(grads, layer.trainable_weights))
+            return loss
+
+        return train_step
+    model = SequenceTaskModel(layer, loss="nll")
+    model.compile(optimizer=optimizer)
+    iterator = iter(tf.data.Dataset.from_tensors(data).repeat())
+    train_function = model.make_train_function()
+    return lambda: train_function(iterator)["loss"]
+
+
 def run_case(case: Case, repeats: int, device: str) -> dict:
     """Time one case in this process; returns its figures."""
     import numpy as np
 
     import qrnn_tfq
     import tensorflow as tf
-    from qrnn_tfq.losses import word_nll
 
     rng = np.random.default_rng(0)
     shape = (case.batch, case.steps, case.io_width)
@@ -83,15 +110,7 @@ def run_case(case: Case, repeats: int, device: str) -> dict:
             layer = qrnn_tfq.QRNN(case.workspace, case.io_width, **topology)
         optimizer = tf.keras.optimizers.Adam(0.005, global_clipnorm=0.5)
         layer(data, training=True)
-
-        @tf.function
-        def train_step():
-            with tf.GradientTape() as tape:
-                out = layer.run_sequences(data, training=True)
-                loss = word_nll(out.probabilities, target_words, data["scored"])
-            grads = tape.gradient(loss, layer.trainable_weights)
-            optimizer.apply_gradients(zip(grads, layer.trainable_weights))
-            return loss
+        train_step = _training_step(layer, data, target_words, optimizer)
 
         @tf.function
         def eval_step():
