@@ -98,3 +98,18 @@ def test_a_tensorflow_module_of_the_package_imported_first(first):
         print(object_registration.get_registered_object("qrnn_tfq>QRNN").__name__)
     """)
     assert out.split()[-1] == "QRNN"
+
+
+def test_the_library_imports_nothing_from_the_programs():
+    """`qrnn_tfq` stands alone: no module imports the top-level `data` or `train` packages
+    (the batch contract lives in `qrnn_tfq.batch`)."""
+    import ast
+
+    package = pathlib.Path(qrnn_tfq.__file__).parent
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            offenders += [f"{path.relative_to(package)}: {name}" for name in names if name.split(".")[0] in ("data", "train")]
+    assert offenders == []
