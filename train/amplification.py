@@ -31,6 +31,7 @@ from qrnn_tfq import QRNN  # noqa: E402
 from qrnn_tfq.amplification import amplified_gain, amplified_success, fixed_point_schedule, neuron_success_bound  # noqa: E402
 from qrnn_tfq.training import atomic_writer, load_checkpoint  # noqa: E402
 from train.outputs import save_figure, write_json  # noqa: E402
+from train.run_folder import current_names  # noqa: E402
 
 XOR_SEQUENCES = 512  # fresh test sequences of the XOR task (seeded)
 EVAL_SEED = 20261128
@@ -111,14 +112,14 @@ def plot_neuron(path: str, order: int, rounds: Sequence[int]) -> None:
 
 
 def load_run(folder: str) -> tuple[dict[str, Any], list[np.ndarray]]:
-    """The run's saved settings (summary.json "config") and its best weights."""
+    """The run's saved settings (summary.json "config", older names read as today's) and its best weights."""
     with open(os.path.join(folder, "summary.json")) as file:
         summary = json.load(file)
     config = summary.get("config") or summary.get("run_config")
     if config is None:
         raise SystemExit(f"error: {folder}/summary.json holds no run config")
     checkpoint = load_checkpoint(os.path.join(folder, "best.npz"))
-    return config, list(checkpoint.model_weights)
+    return current_names(config), list(checkpoint.model_weights)
 
 
 def run_label(folder: str, config: dict[str, Any]) -> str:
@@ -131,7 +132,7 @@ def run_label(folder: str, config: dict[str, Any]) -> str:
 
 def make_layer(config: dict[str, Any], io_width: int, weights: list[np.ndarray], rounds: int) -> QRNN:
     layer = QRNN(
-        workspace_lanes=config["workspace"], io_lanes=io_width, stages=config["stages"], degree=config["degree"],
+        workspace_lanes=config["workspace_lanes"], io_lanes=io_width, stages=config["stages"], degree=config["degree"],
         order=config.get("order", 2), bias=config.get("bias", math.pi / 2), amplification=rounds,
     )
     layer.build(None)

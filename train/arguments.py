@@ -1,7 +1,13 @@
-"""The training programs' shared command-line arguments: topology, baselines, training, runs.
+"""The training programs' shared command-line arguments, built once with per-program defaults.
 
-Types that refuse a bad value with argparse's usage message, per-program defaults
-(`Defaults`, `fill_defaults`) and the argument groups every program in `train/` builds.
+Every program (`train.elman`, `train.dna`, `train.mnist`) builds its model, training and
+run options with `add_model_arguments`, `add_training_arguments` and `add_run_arguments`,
+passing its `Defaults` (or one per task, labelled), and fills the options left unset with
+`fill_defaults`. The parser keeps None for those options, so a run's settings can be
+filled per task after parsing and a run of an older program (without an option) resumes
+with unchanged settings; the help shows each program's actual defaults. `settings`
+builds the same filled arguments from keywords (the studies of `train.experiments`), and
+`command` spells them out as the equivalent command line.
 """
 
 from __future__ import annotations
@@ -9,32 +15,51 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+from typing import Any, Mapping
 
 from qrnn_tfq.baselines import BASELINE_KINDS, ENCODINGS
 from qrnn_tfq.config import RECURRENCES
 from qrnn_tfq.engine.base import engine_names
 from qrnn_tfq.losses import LOSSES
 from qrnn_tfq.training import OPTIMIZERS, VALIDATIONS
+from qrnn_tfq.training.distribute import STRATEGIES
 
 RESUME_SOURCES = ("latest", "best")
 ENGINES = tuple(engine_names())
+MODELS = ("qrnn", *BASELINE_KINDS)
+LBFGS_OPTIMIZERS = ("lbfgs", "lbfgs-minibatch")  # train.mnist's; they run on one replica
 
 
 @dataclasses.dataclass(frozen=True)
 class Defaults:
-    """A program's (or task's) default topology and optimizer settings."""
+    """A program's (or task's) defaults of the shared options (argument dest -> value).
 
-    workspace: int
+    `patience`, `lr_decay_steps` and `rollback` 0 mean off; `stop_loss` None: never stop early.
+    """
+
+    workspace_lanes: int
     stages: int
     degree: int
     batch: int
-    validation_batch: int
-    learning_rate: float
+    val_batch: int
+    lr: float
     order: int = 2
     optimizer: str = "adam"
+    loss: str = "paper"
+    max_steps: int = 3000
+    validate_every: int = 10
+    patience: int = 0
+    stop_loss: float | None = 1e-3
+    lr_decay_steps: int = 0
+    rollback: float = 0.0
 
 
-# ---- arguments ---------------------------------------------------------------------------
+# Defaults fields that 0 turns off (None in the filled arguments and the run config).
+_ZERO_IS_OFF = ("patience", "lr_decay_steps", "rollback")
+DefaultsTable = Mapping[str, Defaults]  # label ("" for the plain one, a task name, "--quick") -> defaults
+
+
+# ---- types -------------------------------------------------------------------------------
 
 
 def positive_int(text: str) -> int:
@@ -72,17 +97,55 @@ def probability(text: str) -> float:
     return value
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, default_help: str = "") -> None:
-    """QRNN topology and initialisation (SPEC sections 2-3); defaults None mean "per program/task"."""
+def rollback_factor(text: str) -> float:
+    """'3' -> 3.0; 0 turns rollbacks off; anything else must exceed 1."""
+    value = non_negative_float(text)
+    if not (value == 0 or 1 < value < math.inf):
+        raise argparse.ArgumentTypeError(f"expected 0 (off) or a factor > 1, got {text!r}")
+    return value
+
+
+# ---- help texts of the defaults ----------------------------------------------------------
+
+
+def _table(defaults: Defaults | DefaultsTable) -> DefaultsTable:
+    return {"": defaults} if isinstance(defaults, Defaults) else defaults
+
+
+def _shown(value: Any) -> str:
+    return "never" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def default_text(defaults: Defaults | DefaultsTable, name: str) -> str:
+    """'(default 8)', or per label '(default: xor 4, letters 6)' / '(default 1500; --quick: 6)'."""
+    table = _table(defaults)
+    values = {label: getattr(d, name) for label, d in table.items()}
+    if len(set(map(_shown, values.values()))) == 1:
+        return f"(default {_shown(next(iter(values.values())))})"
+    if "" in values:
+        rest = ", ".join(f"{label}: {_shown(v)}" for label, v in values.items() if label)
+        return f"(default {_shown(values[''])}; {rest})"
+    return "(default: " + ", ".join(f"{label} {_shown(v)}" for label, v in values.items()) + ")"
+
+
+# ---- the argument groups -----------------------------------------------------------------
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, defaults: Defaults | DefaultsTable) -> argparse._ArgumentGroup:
+    """QRNN topology and initialisation (SPEC sections 2-3), in the SPEC's names."""
+    text = lambda name: default_text(defaults, name)  # noqa: E731
     group = parser.add_argument_group("model (QRNN topology, SPEC section 3)")
-    group.add_argument("--workspace", type=positive_int, help=f"workspace lanes W {default_help}")
-    group.add_argument("--stages", type=non_negative_int, help=f"work stages S {default_help}")
-    group.add_argument("--degree", type=positive_int, help=f"neuron degree d {default_help}")
-    group.add_argument("--order", type=non_negative_int, help="neuron order ord (default 2)")
+    # --workspace: the name before issue 14; old commands (docs, summaries) still run.
+    group.add_argument("--workspace-lanes", "--workspace", dest="workspace_lanes", type=positive_int, metavar="W",
+                       help=f"workspace lanes W {text('workspace_lanes')}")
+    group.add_argument("--stages", type=non_negative_int, metavar="S", help=f"work stages S {text('stages')}")
+    group.add_argument("--degree", type=positive_int, metavar="D", help=f"neuron degree d {text('degree')}")
+    group.add_argument("--order", type=non_negative_int, help=f"neuron order ord {text('order')}; 0 with --recurrence coherent")
     group.add_argument("--bias", type=float, default=math.pi / 2, help="neuron offset b (default pi/2)")
-    group.add_argument("--theta-stddev", type=non_negative_float, default=0.1, help="spread of the initial biases")
-    group.add_argument("--phi-stddev", type=non_negative_float, default=0.01, help="spread of the initial weights")
-    group.add_argument("--work-stddev", type=non_negative_float, default=0.01, help="spread of the initial work angles")
+    group.add_argument("--theta-stddev", type=non_negative_float, default=0.1, help="spread of the initial biases (default 0.1)")
+    group.add_argument("--phi-stddev", type=non_negative_float, default=0.01, help="spread of the initial weights (default 0.01)")
+    group.add_argument("--work-stddev", type=non_negative_float, default=0.01,
+                       help="spread of the initial work angles (default 0.01)")
     # Default None, not 0: runs from before the option resume with unchanged settings.
     group.add_argument("--amplification", type=non_negative_int, metavar="K",
                        help="K rounds of fixed-point amplitude amplification instead of each neuron's ideal "
@@ -98,12 +161,10 @@ def add_model_arguments(parser: argparse.ArgumentParser, default_help: str = "")
                             "Z string (default: exact)")
     group.add_argument("--noise", type=probability,
                        help="with --engine tfq: depolarizing probability on every qubit of every gate (default 0)")
+    return group
 
 
-MODELS = ("qrnn", *BASELINE_KINDS)
-
-
-def add_baseline_arguments(parser: argparse.ArgumentParser) -> None:
+def add_baseline_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     """`--model {qrnn,rnn,lstm}` and the classical baselines' options (`qrnn_tfq.baselines`)."""
     group = parser.add_argument_group("classical baselines")
     group.add_argument("--model", choices=MODELS, default="qrnn",
@@ -111,6 +172,7 @@ def add_baseline_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--hidden", type=positive_int, help="baseline hidden size (default: the paper's, rnn 22, lstm 10)")
     group.add_argument("--encoding", choices=ENCODINGS, default="one_hot",
                        help="how a baseline reads a word: one_hot over the 2^I words (the paper's) or its I bits")
+    return group
 
 
 def check_baseline_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -119,31 +181,54 @@ def check_baseline_arguments(parser: argparse.ArgumentParser, args: argparse.Nam
         parser.error(f"--validation sampled needs the QRNN's measurements; --model {args.model} has none (use teacher)")
 
 
-def add_training_arguments(parser: argparse.ArgumentParser, default_help: str = "") -> None:
-    """Optimizer, loss, validation and run options."""
+def add_training_arguments(parser: argparse.ArgumentParser, defaults: Defaults | DefaultsTable, *,
+                           optimizers: tuple[str, ...] = OPTIMIZERS, optimizer_help: str = "",
+                           batch_help: str = "sequences per step") -> argparse._ArgumentGroup:
+    """Optimizer, learning-rate schedule, loss, validation and stopping."""
+    text = lambda name: default_text(defaults, name)  # noqa: E731
     group = parser.add_argument_group("training")
-    group.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer (default adam; L-BFGS: train.mnist --optimizer lbfgs)")
-    group.add_argument("--lr", type=positive_float, help=f"learning rate {default_help}")
+    group.add_argument("--optimizer", choices=optimizers, help=f"optimizer {text('optimizer')}{optimizer_help}")
+    group.add_argument("--lr", type=positive_float, help=f"(initial) learning rate {text('lr')}")
+    group.add_argument("--lr-decay-steps", type=non_negative_int,
+                       help="cosine decay of the learning rate to 5 %% of --lr over this many steps, then constant; "
+                            f"0: constant {text('lr_decay_steps')}")
+    group.add_argument("--rollback", type=rollback_factor, metavar="FACTOR",
+                       help="when a validation loss exceeds FACTOR x the best one, go back to the best weights and "
+                            f"halve the learning rate; 0: never {text('rollback')}")
     group.add_argument("--clip-norm", type=positive_float, default=0.5, help="global gradient-norm clip (default 0.5)")
-    group.add_argument("--batch", type=positive_int, help=f"sequences per step {default_help}")
-    group.add_argument("--val-batch", type=positive_int, help=f"sequences in the fixed validation batch {default_help}")
-    group.add_argument("--loss", choices=sorted(LOSSES), default="paper",
-                       help="'paper': the paper's shifted loss (its thresholds refer to it); 'nll': -log p (default paper)")
+    group.add_argument("--batch", type=positive_int, help=f"{batch_help} {text('batch')}")
+    group.add_argument("--val-batch", type=positive_int, help=f"sequences in the fixed validation batch {text('val_batch')}")
+    group.add_argument("--loss", choices=sorted(LOSSES),
+                       help=f"'paper': the paper's shifted loss (its thresholds refer to it); 'nll': -log p {text('loss')}")
     group.add_argument("--validation", choices=VALIDATIONS, default="teacher",
                        help="validation loss of a teacher-forced run, or of one that samples the scored steps "
                             "as the paper's code did (default teacher)")
-    group.add_argument("--validate-every", type=positive_int, default=10, help="steps between validations (default 10)")
-    group.add_argument("--stop-loss", type=float, default=1e-3, help="stop at this validation loss (default 1e-3; a negative value never stops)")
+    group.add_argument("--validate-every", type=positive_int, help=f"steps between validations {text('validate_every')}")
+    group.add_argument("--patience", type=non_negative_int,
+                       help=f"stop after this many validations without a better loss; 0: never {text('patience')}")
+    group.add_argument("--stop-loss", type=float,
+                       help=f"stop at this validation loss (a negative value never stops) {text('stop_loss')}")
     group.add_argument("--target-loss", type=float, help="report the steps to this validation loss (default: --stop-loss)")
-    group.add_argument("--max-steps", type=non_negative_int, default=3000, help="step budget (default 3000)")
+    group.add_argument("--max-steps", type=non_negative_int, help=f"step budget {text('max_steps')}")
+    return group
 
+
+def add_run_arguments(parser: argparse.ArgumentParser, *, out_help: str, resume_help: str) -> argparse._ArgumentGroup:
+    """Seed, output folder, resume, devices (`--distribute`), TensorBoard, progress and messages."""
     group = parser.add_argument_group("run")
-    group.add_argument("--seed", type=non_negative_int, default=0, help="first seed (default 0)")
-    group.add_argument("--seeds", type=positive_int, default=1, help="run this many seeds and report the median steps")
-    group.add_argument("--out", help="output folder (default runs/<program>-seed<N>)")
-    add_resume_arguments(group, "continue from <out>/latest.npz (each seed's) if it exists")
+    group.add_argument("--seed", type=non_negative_int, default=0, help="(first) seed (default 0)")
+    group.add_argument("--out", help=out_help)
+    add_resume_arguments(group, resume_help)
+    group.add_argument("--distribute", choices=STRATEGIES, default="none",
+                       help="none: one device; mirrored: this machine's GPUs (its CPU when it has none); "
+                            "multi-worker: the machines TF_CONFIG names, each running this same command (worker 0 "
+                            "writes the outputs; --resume reads <out> on every worker: a shared or copied folder). "
+                            "Each step's batch is split across the replicas (default none)")
+    group.add_argument("--tensorboard", metavar="DIR",
+                       help="also write TensorBoard logs to DIR (DIR/seed<N> for several seeds or members)")
     group.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     group.add_argument("-v", "--verbose", action="store_true", help="log every validation; show TensorFlow's messages")
+    return group
 
 
 def add_resume_arguments(group: argparse._ArgumentGroup, resume_help: str) -> None:
@@ -156,6 +241,9 @@ def add_resume_arguments(group: argparse._ArgumentGroup, resume_help: str) -> No
                        help="delete a run already in the folder and start afresh (else such a folder is refused)")
 
 
+# ---- after parsing -----------------------------------------------------------------------
+
+
 def check_run_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
     """`--resume-from` implies `--resume`, which excludes `--overwrite`; returns the completed arguments."""
     if args.resume_from is not None:
@@ -166,13 +254,52 @@ def check_run_arguments(parser: argparse.ArgumentParser, args: argparse.Namespac
 
 
 def fill_defaults(args: argparse.Namespace, defaults: Defaults) -> argparse.Namespace:
-    """A copy of `args` with the options left at None set from `defaults`."""
+    """A copy of `args` with the options left at None set from `defaults` (order 0 for a
+    coherent recurrence); `patience`, `lr_decay_steps` and `rollback` 0 become None (off)."""
     values = dict(vars(args))
-    for name, value in (
-        ("workspace", defaults.workspace), ("stages", defaults.stages), ("degree", defaults.degree),
-        ("order", defaults.order), ("batch", defaults.batch), ("val_batch", defaults.validation_batch),
-        ("lr", defaults.learning_rate), ("optimizer", defaults.optimizer),
-    ):
-        if values.get(name) is None:
-            values[name] = 0 if name == "order" and values.get("recurrence") == "coherent" else value
+    for field in dataclasses.fields(Defaults):
+        name = field.name
+        if name in values and values[name] is None:
+            coherent = name == "order" and values.get("recurrence") == "coherent"
+            values[name] = 0 if coherent else getattr(defaults, name)
+    for name in _ZERO_IS_OFF:
+        if name in values and not values[name]:
+            values[name] = None
     return argparse.Namespace(**values)
+
+
+def parser_defaults(parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """Every option's parser default, by dest (what `parse_args` gives an option not given)."""
+    return {action.dest: action.default for action in parser._actions if action.dest != argparse.SUPPRESS
+            and action.default != argparse.SUPPRESS}
+
+
+def settings(parser: argparse.ArgumentParser, defaults: Defaults, **values: Any) -> argparse.Namespace:
+    """The filled arguments of the program whose parser is `parser`, given `values` by dest
+    (as `fill_defaults(check_run_arguments(parser.parse_args(command)))` for the equivalent
+    command). Values are not checked as the parser's types check them.
+
+    Raises:
+        TypeError: a name that is none of the parser's options.
+    """
+    known = parser_defaults(parser)
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise TypeError(f"{parser.prog} has no options {unknown}; known: {sorted(known)}.")
+    return fill_defaults(check_run_arguments(parser, argparse.Namespace(**{**known, **values})), defaults)
+
+
+def command(parser: argparse.ArgumentParser, values: Mapping[str, Any]) -> str:
+    """The command line of `values` (dest -> value, in their order): '<prog> --name value ...';
+    a float keeps its exact repr (a change of 1e-6 in b changes a run)."""
+    options = {action.dest: action for action in parser._actions if action.option_strings}
+    words = [parser.prog]
+    for name, value in values.items():
+        action = options[name]
+        flag = action.option_strings[0]
+        if isinstance(value, bool):
+            if value != action.default:
+                words.append(flag)
+        elif value is not None:
+            words += [flag, repr(value) if isinstance(value, float) else str(value)]
+    return " ".join(words)

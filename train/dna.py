@@ -13,44 +13,62 @@ loss, scored step, learning rate and stopping rule. (The paper's notebooks ran t
 at 0.05; here, with only the last step scored, 0.05 did not learn L = 20 in 1500 steps
 while 0.01 did in 760.) A classical model reads only the inputs, so the two protocols
 are the same problem for it: they differ only in targets that are neither read nor scored.
+`--distribute mirrored` or `multi-worker` splits each step's batch over devices or
+machines (see `--help` and the README).
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import Sequence
+from typing import Any, Sequence
 
-from train import common  # first: it selects tf-keras before TensorFlow loads
+from train import common  # first: they select tf-keras before TensorFlow loads
 
-from data.sequences import PROTOCOLS, task_by_name  # noqa: E402
+from data.sequences import PROTOCOLS, TaskSpec, task_by_name  # noqa: E402
+from train import arguments  # noqa: E402
 
-DEFAULTS = common.Defaults(workspace=5, stages=1, degree=3, batch=128, validation_batch=128, learning_rate=0.01)
+PROGRAM = "train.dna"
+DEFAULTS = arguments.Defaults(workspace_lanes=5, stages=1, degree=3, batch=128, val_batch=128, lr=0.01)
 
 
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m train.dna", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog=f"python -m {PROGRAM}", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--length", type=common.positive_int, required=True, help="words per sequence L")
+    parser.add_argument("--length", type=arguments.positive_int, required=True, help="words per sequence L")
     parser.add_argument("--protocol", choices=PROTOCOLS, default="paper", help="target protocol (default paper)")
-    common.add_model_arguments(parser, "(default: W=5, S=1, d=3)")
-    common.add_baseline_arguments(parser)
-    common.add_training_arguments(parser, "(default: lr 0.01, batch 128, validation batch 128)")
+    common.add_shared_arguments(parser, DEFAULTS)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> list[dict]:
-    """Parse `argv`, train every seed and return the per-seed summaries."""
-    parser = make_parser()
-    parsed = common.check_run_arguments(parser, parser.parse_args(argv))
-    common.check_baseline_arguments(parser, parsed)
-    args = common.fill_defaults(parsed, DEFAULTS)
-    try:
-        task = task_by_name("dna", length=args.length, protocol=args.protocol)
-    except ValueError as error:
-        parser.error(str(error))
-    prefix = f"dna-L{args.length}-{args.protocol}" + ("" if args.model == "qrnn" else f"-{args.model}")
-    return common.run_seeds(args, task, "train.dna", prefix)
+def task_of(args: argparse.Namespace) -> TaskSpec:
+    """The task of the arguments.
+
+    Raises:
+        ValueError: a length the task refuses.
+    """
+    return task_by_name("dna", length=args.length, protocol=args.protocol)
+
+
+def prefix(args: argparse.Namespace) -> str:
+    """The default folder's name stem."""
+    return f"dna-L{args.length}-{args.protocol}" + ("" if args.model == "qrnn" else f"-{args.model}")
+
+
+def settings(**values: Any) -> argparse.Namespace:
+    """The filled arguments of `python -m train.dna` with `values` (by dest), as `main` runs them."""
+    return arguments.settings(make_parser(), DEFAULTS, **values)
+
+
+def command(values: dict[str, Any]) -> str:
+    """The command line that runs `settings(**values)`."""
+    return arguments.command(make_parser(), values)
+
+
+def main(argv: Sequence[str] | None = None, callbacks: Sequence[Any] | None = None) -> list[dict]:
+    """Parse `argv`, train every seed and return the per-seed summaries; `callbacks` (Keras
+    callbacks) go to every seed's `Trainer`."""
+    return common.run_program(make_parser(), argv, DEFAULTS, task_of, prefix, PROGRAM, callbacks)
 
 
 if __name__ == "__main__":

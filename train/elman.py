@@ -9,50 +9,69 @@ steps with b = pi/2); letters W=6, S=2, d=2 (the paper's fastest); memorize W=5,
 d=3, batch 2 (the two sequences). Adam with learning rate 0.005, as the paper's code ran
 Elman XOR. `--model rnn` or `--model lstm` trains a classical baseline (one-hot input,
 hidden 22 or 10, linear read-out) on the same data, loss and stopping rule.
+`--distribute mirrored` or `multi-worker` splits each step's batch over devices or
+machines (see `--help` and the README).
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import Sequence
+from typing import Any, Sequence
 
-from train import common  # first: it selects tf-keras before TensorFlow loads
+from train import common  # first: they select tf-keras before TensorFlow loads
 
-from data.sequences import task_by_name  # noqa: E402
+from data.sequences import TaskSpec, task_by_name  # noqa: E402
+from train import arguments  # noqa: E402
 
+PROGRAM = "train.elman"
 TASKS = ("memorize", "xor", "letters")
 TASK_DEFAULTS = {
-    "xor": common.Defaults(workspace=4, stages=1, degree=3, batch=8, validation_batch=16, learning_rate=0.005),
-    "letters": common.Defaults(workspace=6, stages=2, degree=2, batch=8, validation_batch=16, learning_rate=0.005),
-    "memorize": common.Defaults(workspace=5, stages=2, degree=3, batch=2, validation_batch=2, learning_rate=0.005),
+    "xor": arguments.Defaults(workspace_lanes=4, stages=1, degree=3, batch=8, val_batch=16, lr=0.005),
+    "letters": arguments.Defaults(workspace_lanes=6, stages=2, degree=2, batch=8, val_batch=16, lr=0.005),
+    "memorize": arguments.Defaults(workspace_lanes=5, stages=2, degree=3, batch=2, val_batch=2, lr=0.005),
 }
 
 
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m train.elman", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog=f"python -m {PROGRAM}", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--task", choices=TASKS, required=True, help="the sequence task")
-    parser.add_argument("--length", type=common.positive_int, help="words per sequence (default: xor/letters 36, memorize 20)")
-    common.add_model_arguments(parser, "(default per task, see above)")
-    common.add_baseline_arguments(parser)
-    common.add_training_arguments(parser, "(default per task, see above)")
+    parser.add_argument("--length", type=arguments.positive_int,
+                        help="words per sequence (default: xor/letters 36, memorize 20)")
+    common.add_shared_arguments(parser, TASK_DEFAULTS)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> list[dict]:
-    """Parse `argv`, train every seed and return the per-seed summaries."""
-    parser = make_parser()
-    parsed = common.check_run_arguments(parser, parser.parse_args(argv))
-    common.check_baseline_arguments(parser, parsed)
-    args = common.fill_defaults(parsed, TASK_DEFAULTS[parsed.task])
-    options = {} if args.length is None else {"length": args.length}
-    try:
-        task = task_by_name(args.task, **options)
-    except ValueError as error:
-        parser.error(str(error))
-    prefix = f"elman-{args.task}" if args.model == "qrnn" else f"elman-{args.task}-{args.model}"
-    return common.run_seeds(args, task, "train.elman", prefix)
+def task_of(args: argparse.Namespace) -> TaskSpec:
+    """The task of the arguments.
+
+    Raises:
+        ValueError: a length the task refuses.
+    """
+    return task_by_name(args.task, **({} if args.length is None else {"length": args.length}))
+
+
+def prefix(args: argparse.Namespace) -> str:
+    """The default folder's name stem."""
+    return f"elman-{args.task}" if args.model == "qrnn" else f"elman-{args.task}-{args.model}"
+
+
+def settings(**values: Any) -> argparse.Namespace:
+    """The filled arguments of `python -m train.elman` with `values` (by dest, `task` among
+    them), as `main` runs them (for the studies of `train.experiments`)."""
+    return arguments.settings(make_parser(), TASK_DEFAULTS[values["task"]], **values)
+
+
+def command(values: dict[str, Any]) -> str:
+    """The command line that runs `settings(**values)`."""
+    return arguments.command(make_parser(), values)
+
+
+def main(argv: Sequence[str] | None = None, callbacks: Sequence[Any] | None = None) -> list[dict]:
+    """Parse `argv`, train every seed and return the per-seed summaries; `callbacks` (Keras
+    callbacks) go to every seed's `Trainer`."""
+    return common.run_program(make_parser(), argv, TASK_DEFAULTS, task_of, prefix, PROGRAM, callbacks)
 
 
 if __name__ == "__main__":

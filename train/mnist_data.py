@@ -91,8 +91,9 @@ def _augment_meta(args: argparse.Namespace) -> dict[str, Any]:
             "encoder_seed": SPLIT_SEED, "split_seed": SPLIT_SEED}
 
 
-def encoded_splits(args: argparse.Namespace, folder: str) -> mnist_augment.EncodedSplits:
-    """The augmented codes: from `folder`/augment_codes.npz when fitted alike before, else fitted now."""
+def encoded_splits(args: argparse.Namespace, folder: str, write: bool = True) -> mnist_augment.EncodedSplits:
+    """The augmented codes: from `folder`/augment_codes.npz when fitted alike before, else fitted
+    now (and saved there unless `write` is False: a worker that is not the chief writes nothing)."""
     path, meta = os.path.join(folder, CODES_FILE), _augment_meta(args)
     if os.path.exists(path):
         try:
@@ -114,19 +115,21 @@ def encoded_splits(args: argparse.Namespace, folder: str) -> mnist_augment.Encod
     start = time.perf_counter()
     splits = mnist_augment.encode_splits(*images, args.digits, encoder, split_seed=SPLIT_SEED, train_limit=train_limit)
     logger.info("fitted %s in %.1f s", args.augment, time.perf_counter() - start)
-    with atomic_writer(path) as file:
-        np.savez(file, meta=np.array(json.dumps(meta)), **splits.arrays())
+    if write:
+        with atomic_writer(path) as file:
+            np.savez(file, meta=np.array(json.dumps(meta)), **splits.arrays())
     return splits
 
 
-def load_data(args: argparse.Namespace, folder: str) -> MnistData:
-    """Loads, splits and encodes the data of a run; a missing or corrupt file exits with a clear message."""
+def load_data(args: argparse.Namespace, folder: str, write: bool = True) -> MnistData:
+    """Loads, splits and encodes the data of a run (augmented codes are cached in `folder`
+    unless `write` is False); a missing or corrupt file exits with a clear message."""
     try:
         if args.augment == "none":
             splits = mnist_splits(args.digits, source=args.data, seed=SPLIT_SEED)
             train, validation, test, io_lanes = splits.train, splits.validation, splits.test, 2
         else:
-            codes = encoded_splits(args, folder)
+            codes = encoded_splits(args, folder, write)
             make = lambda c, y: mnist_augment.augmented_sequences(c, y, args.digits, args.bits)  # noqa: E731
             train = make(codes.train_codes, codes.train_labels)
             validation = make(codes.validation_codes, codes.validation_labels)

@@ -109,7 +109,7 @@ def run_title(program: str, args: argparse.Namespace, task: Mapping[str, Any], s
     what = name if task["name"] == "dna" else f"{name} {task['name']}"
     kind = getattr(args, "model", "qrnn")
     if kind == "qrnn":
-        model = f"QRNN W={args.workspace} S={args.stages} d={args.degree} ord={args.order}"
+        model = f"QRNN W={args.workspace_lanes} S={args.stages} d={args.degree} ord={args.order}"
     else:
         model = f"{kind.upper()} hidden {hidden if hidden is not None else args.hidden} ({args.encoding} input)"
     return (f"{what} ({', '.join(details)}): {model}\n{args.optimizer} lr {args.lr:g}, batch {args.batch}, "

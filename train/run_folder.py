@@ -30,6 +30,8 @@ LOCK_FILE = "run.lock"
 # What a run writes into its folder (deleted by --overwrite; augment_codes.npz is a checked cache and stays).
 RUN_FILES = (LATEST_CHECKPOINT, BEST_CHECKPOINT, "summary.json", "history.csv", "training_curve.png", "confusion_matrix.png")
 _MEMBER_FOLDER = re.compile(r"seed\d+")
+# Run settings saved under an older name -> today's (issue 14: the SPEC's names).
+LEGACY_NAMES = {"workspace": "workspace_lanes"}
 
 
 # ---- the lock ----------------------------------------------------------------------------
@@ -185,6 +187,14 @@ class RunLock:
 # ---- what a folder holds -----------------------------------------------------------------
 
 
+def current_names(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """`settings` (a checkpoint's or summary's run config) with older names read as today's
+    (`LEGACY_NAMES`), so a run folder of an older program compares with today's settings."""
+    renamed = {LEGACY_NAMES.get(key, key): value for key, value in settings.items()}
+    renamed.update({key: value for key, value in settings.items() if key in LEGACY_NAMES.values()})
+    return renamed
+
+
 def run_folders(folder: str) -> list[str]:
     """`folder` and its `seed<N>` folders, those that hold a checkpoint (a run started there)."""
     candidates = [folder]
@@ -207,7 +217,7 @@ def saved_settings(folder: str) -> tuple[dict[str, Any] | None, str]:
         except ValueError as error:
             problems.append(str(error))
             continue
-        settings = {**checkpoint.config.get("run", {}), "seed": checkpoint.config.get("trainer", {}).get("seed")}
+        settings = {**current_names(checkpoint.config.get("run", {})), "seed": checkpoint.config.get("trainer", {}).get("seed")}
         finished = os.path.exists(os.path.join(folder, "summary.json"))
         return settings, f"{name} at step {checkpoint.step}{', finished' if finished else ''}"
     return None, "; ".join(problems) or "no checkpoint"

@@ -49,7 +49,7 @@ def make_layer(config: dict[str, Any], io_width: int, weights: list[np.ndarray],
         raise SystemExit(f"error: the TFQ engine runs only coherent runs (--recurrence coherent), got "
                          f"recurrence={config.get('recurrence')!r}")
     layer = QRNN(
-        workspace_lanes=config["workspace"], io_lanes=io_width, stages=config["stages"], degree=config["degree"],
+        workspace_lanes=config["workspace_lanes"], io_lanes=io_width, stages=config["stages"], degree=config["degree"],
         order=0, bias=config.get("bias", math.pi / 2), recurrence="coherent", **setting,
     )
     layer.build(None)

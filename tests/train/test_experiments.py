@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shlex
 
 from train import dna, experiments  # first: selects tf-keras before TensorFlow loads
 
@@ -44,7 +45,7 @@ def test_gradients_quick(tmp_path):
     assert (tmp_path / "gradients-quick.png").read_bytes()[:8] == PNG
 
 
-@pytest.mark.parametrize("name, key", [("xor-init", "bias"), ("letters-topology", "workspace")])
+@pytest.mark.parametrize("name, key", [("xor-init", "bias"), ("letters-topology", "workspace_lanes")])
 def test_qrnn_studies_quick(tmp_path, name, key):
     path = experiments.main([name, "--quick", "--limit", "1", "--out", str(tmp_path), "--no-progress"])
     [row] = _rows(path)
@@ -70,3 +71,33 @@ def test_dna_baseline_cli_prints_888_parameters(tmp_path, capsys):
     with pytest.raises(SystemExit):
         dna.main(["--length", "6", "--model", "rnn", "--validation", "sampled"])
     assert "--validation sampled needs the QRNN" in capsys.readouterr().err
+
+
+def test_each_job_trains_the_settings_its_command_runs():
+    """A job's settings, filled as the program fills them, equal its command parsed by the program."""
+    from train import common, elman
+    from train.experiments import jobs
+
+    for name, study in experiments.STUDIES.items():
+        args = experiments.make_parser().parse_args([name, "--quick", "--seeds", "2", "--max-steps", "7"])
+        for job in study.jobs(args):
+            words = shlex.split(job.command())
+            assert words[:3] == ["python", "-m", f"train.{job.program}"] and "--max-steps" in words
+            defaults = elman.TASK_DEFAULTS if job.program == "elman" else dna.DEFAULTS
+            parsed = common.parse(jobs.PROGRAMS[job.program].make_parser(), words[3:], defaults)
+            assert vars(parsed) == vars(job.args()), job.command()
+
+
+def test_settings_refuse_an_unknown_name():
+    with pytest.raises(TypeError, match=r"python -m train.dna has no options \['workspace'\]"):
+        dna.settings(length=6, workspace=2)
+
+
+def test_a_csv_of_the_old_column_names_is_continued(tmp_path, capsys):
+    """letters-topology's CSV named the column `workspace` before issue 14: its rows still count as done."""
+    fields = ["workspace", "stages", "degree", "seed", "steps_to_target", "steps", "command"]
+    rows = [[w, "1", "1", "0", "", "3", f"python -m train.elman --task letters --workspace {w} --max-steps 3"] for w in "23"]
+    (tmp_path / "letters-topology-quick.csv").write_text("\n".join(",".join(r) for r in [fields, *rows]) + "\n")
+    experiments.main(["letters-topology", "--quick", "--out", str(tmp_path), "--no-progress"])
+    assert "letters-topology: 0 runs to do, 2 rows already" in capsys.readouterr().out
+    assert (tmp_path / "letters-topology-quick.png").read_bytes()[:8] == PNG

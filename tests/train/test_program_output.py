@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from train import common, elman, mnist_eval, outputs, quiet  # first: selects tf-keras before TensorFlow loads
+from train import common, elman, mnist_eval, outputs, quiet, runs  # first: selects tf-keras before TensorFlow loads
 
 import numpy as np
 import pytest
@@ -20,7 +20,7 @@ from qrnn_tfq.training import StepRecord
 ROOT = Path(__file__).parents[2]
 NOISE = ("cuFFT", "cuDNN", "cuBLAS", "cuInit", "absl::InitializeLog", "XLA service", "StreamExecutor")
 RETRACING = "triggered tf.function retracing"
-MNIST_TINY = ["--quick", "--workspace", "2", "--stages", "1", "--degree", "1", "--max-steps", "4", "--validate-every", "2",
+MNIST_TINY = ["--quick", "--workspace-lanes", "2", "--stages", "1", "--degree", "1", "--max-steps", "4", "--validate-every", "2",
               "--test-size", "64"]
 
 
@@ -108,9 +108,9 @@ def test_progress_postfix_shows_validation_only_once_there_is_one(accuracy, keys
 
 def test_elman_run_titles_its_plot_and_names_its_folder(tmp_path, capsys, monkeypatch):
     titles = []
-    monkeypatch.setattr(common, "plot_history", lambda path, history, stop, title: titles.append(title))
+    monkeypatch.setattr(runs, "plot_history", lambda path, history, stop, title: titles.append(title))
     out = tmp_path / "run"
-    elman.main(["--task", "xor", "--workspace", "2", "--degree", "1", "--length", "9", "--batch", "4", "--val-batch", "4",
+    elman.main(["--task", "xor", "--workspace-lanes", "2", "--degree", "1", "--length", "9", "--batch", "4", "--val-batch", "4",
                 "--max-steps", "2", "--seed", "3", "--out", str(out), "--no-progress"])
     assert titles == ["Elman xor (length 9): QRNN W=2 S=1 d=1 ord=2\nadam lr 0.005, batch 4, paper loss, seed 3"]
     lines = capsys.readouterr().out.strip().splitlines()

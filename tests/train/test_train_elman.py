@@ -12,7 +12,7 @@ import pytest
 
 from qrnn_tfq.training import LATEST_CHECKPOINT, load_checkpoint
 
-TINY = ["--workspace", "2", "--degree", "1", "--length", "9", "--batch", "4", "--val-batch", "4", "--no-progress"]
+TINY = ["--workspace-lanes", "2", "--degree", "1", "--length", "9", "--batch", "4", "--val-batch", "4", "--no-progress"]
 
 
 def test_xor_end_to_end_and_resume(tmp_path, capsys):
@@ -23,7 +23,7 @@ def test_xor_end_to_end_and_resume(tmp_path, capsys):
     assert written["steps"] == summary["steps"] == 20
     assert written["stopped"] == "max_steps" and written["steps_to_target"] is None
     assert written["config"]["task"] == {"name": "xor", "length": 9, "protocol": None}
-    assert written["config"]["workspace"] == 2 and written["config"]["stages"] == 1  # xor default
+    assert written["config"]["workspace_lanes"] == 2 and "workspace" not in written["config"] and written["config"]["stages"] == 1  # xor default
     assert written["config"]["lr"] == 0.005 and written["trainer"]["loss"] == "paper"
     assert written["final_validation"]["step"] == 20
     assert 0 < written["min_postselection"] <= 1
@@ -54,15 +54,14 @@ def test_bad_arguments_exit_with_usage(capsys):
 
 
 def test_defaults_per_task():
-    args = common.fill_defaults(elman.make_parser().parse_args(["--task", "xor"]), elman.TASK_DEFAULTS["xor"])
-    assert (args.workspace, args.stages, args.degree, args.order, args.batch, args.optimizer) == (4, 1, 3, 2, 8, "adam")
+    args = common.parse(elman.make_parser(), ["--task", "xor"], elman.TASK_DEFAULTS)
+    assert (args.workspace_lanes, args.stages, args.degree, args.order, args.batch, args.optimizer) == (4, 1, 3, 2, 8, "adam")
     assert (args.stop_loss, args.loss, args.lr, args.clip_norm) == (1e-3, "paper", 0.005, 0.5)
+    assert (args.patience, args.lr_decay_steps, args.rollback, args.max_steps) == (None, None, None, 3000)  # off
     assert common.seed_folder(args, "elman-xor", 0) == "runs/elman-xor-seed0"
-    args = common.fill_defaults(
-        elman.make_parser().parse_args(["--task", "letters", "--workspace", "3", "--seeds", "3", "--seed", "4"]),
-        elman.TASK_DEFAULTS["letters"],
-    )
-    assert (args.workspace, args.stages, args.degree) == (3, 2, 2)
+    args = common.parse(elman.make_parser(), ["--task", "letters", "--workspace-lanes", "3", "--seeds", "3", "--seed", "4"],
+                        elman.TASK_DEFAULTS)
+    assert (args.workspace_lanes, args.stages, args.degree) == (3, 2, 2)
     assert common.seed_folder(args, "elman-letters", 5) == "runs/elman-letters-seeds4-6/seed5"
 
 

@@ -11,12 +11,13 @@ from train import mnist  # first: selects tf-keras before TensorFlow loads
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from qrnn_tfq import QRNNConfig
 from qrnn_tfq.training import BEST_CHECKPOINT, LATEST_CHECKPOINT, load_checkpoint
 
 # A tiny QRNN keeps compilation short; the pipeline is the same as with the default one.
-TINY = ["--quick", "--workspace", "2", "--stages", "1", "--degree", "1", "--no-progress",
+TINY = ["--quick", "--workspace-lanes", "2", "--stages", "1", "--degree", "1", "--no-progress",
         "--max-steps", "4", "--validate-every", "2", "--test-size", "64"]
 PNG = b"\x89PNG\r\n\x1a\n"
 RAW_DIR = (Path(__file__).parents[2] / ".." / "shared/data/mnist").resolve()
@@ -40,7 +41,8 @@ def test_quick_run_writes_every_output(uninterrupted):
     assert written["command"] == "python -m train.mnist " + " ".join([*TINY, "--out", str(out)])
     assert written["steps"] == 4 and written["stopped"] == "max_steps" and written["wall_time_s"] > 0
     assert written["data"]["train_images"] == 200 and written["data"]["validation_images"] == 40
-    assert written["data"]["steps_per_sequence"] == 99 and written["num_parameters"] == QRNNConfig(2, 2, 1, 1).num_parameters
+    assert written["data"]["steps_per_sequence"] == 99 and written["num_parameters"] == QRNNConfig(
+        workspace_lanes=2, io_lanes=2, stages=1, degree=1).num_parameters
     test = written["test"]
     assert test["images"] == 64 and sum(map(sum, test["confusion_matrix"])) == 64
     assert 0 <= test["argmax_accuracy"] <= 1 and 0 <= test["sampled_accuracy"] <= 1
@@ -53,21 +55,24 @@ def test_quick_run_writes_every_output(uninterrupted):
     assert load_checkpoint(out / LATEST_CHECKPOINT).step == 4
 
 
-def test_resume_after_an_interruption_loses_nothing(uninterrupted, tmp_path, monkeypatch):
+class InterruptAtStep(tf.keras.callbacks.Callback):
+    """Ctrl-C as the program sees it: a KeyboardInterrupt in the main thread, as step `step` (1-based) begins."""
+
+    def __init__(self, step):
+        super().__init__()
+        self.step = step
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch + 1 == self.step:
+            raise KeyboardInterrupt
+
+
+def test_resume_after_an_interruption_loses_nothing(uninterrupted, tmp_path):
     reference_folder, reference = uninterrupted
     out = tmp_path / "seed0"
-    batches = mnist.BalancedBatches.__call__
-
-    def interrupt_at_step_3(self, step):
-        if step == 3:  # steps 1-3 done, the last checkpoint is the one of step 2
-            raise KeyboardInterrupt
-        return batches(self, step)
-
-    monkeypatch.setattr(mnist.BalancedBatches, "__call__", interrupt_at_step_3)
     with pytest.raises(SystemExit, match=r"interrupted; `--resume` continues from .*latest.npz"):
-        mnist.main([*TINY, "--out", str(out)])
-    assert load_checkpoint(out / LATEST_CHECKPOINT).step == 2
-    monkeypatch.setattr(mnist.BalancedBatches, "__call__", batches)
+        mnist.main([*TINY, "--out", str(out)], callbacks=[InterruptAtStep(4)])  # steps 1-3 done
+    assert load_checkpoint(out / LATEST_CHECKPOINT).step == 2  # the last validation's
 
     resumed = mnist.main([*TINY, "--out", str(out), "--resume"])
     assert resumed["resumed_from_step"] == 2 and resumed["steps"] == 4
@@ -181,7 +186,7 @@ def test_init_from_starts_from_an_earlier_runs_best_weights(uninterrupted, tmp_p
     with pytest.raises(SystemExit, match=r"--init-from '.*nowhere': .*"):
         mnist.main([*TINY, "--init-from", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")])
     with pytest.raises(SystemExit, match=r"--init-from '.*': .*model weights"):
-        mnist.main([*TINY, "--workspace", "3", "--init-from", str(source), "--out", str(tmp_path / "y")])
+        mnist.main([*TINY, "--workspace-lanes", "3", "--init-from", str(source), "--out", str(tmp_path / "y")])
 
 
 @pytest.mark.parametrize(
@@ -213,7 +218,7 @@ def test_bad_arguments_exit_with_usage(capsys):
 
 def test_defaults():
     args = mnist.fill_defaults(mnist.make_parser().parse_args([]))
-    assert (args.digits, args.workspace, args.stages, args.degree, args.order) == ([0, 1], 8, 2, 2, 2)
+    assert (args.digits, args.workspace_lanes, args.stages, args.degree, args.order) == ([0, 1], 8, 2, 2, 2)
     assert (args.optimizer, args.lr, args.lr_decay_steps, args.clip_norm, args.batch) == ("adam", 0.003, 1500, 0.5, 50)
     assert (args.val_batch, args.validate_every, args.patience, args.max_steps, args.loss) == (200, 10, 40, 1500, "nll")
     quick = mnist.fill_defaults(mnist.make_parser().parse_args(["--quick", "--patience", "5"]))

@@ -1,0 +1,298 @@
+"""One training run of a program in `train/`, shared by the sequence tasks (`train.common`)
+and MNIST (`train.mnist_train`): devices (`--distribute`), the model, the optimizer and
+its schedule, the `Trainer`, resuming, the progress bar, the summary and the files.
+
+Under `--distribute` the strategy is made first, before TensorFlow runs anything
+(`MultiWorkerMirroredStrategy`'s rule); the model, the optimizer and the `Trainer` are made
+in its scope. Only the chief (worker 0) writes: the other workers take no lock, write no
+checkpoint, summary, history or plot, and say so. `--resume` reads the run folder on every
+worker, so the workers need the same folder (a shared filesystem, or a copy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import math
+import os
+from typing import Any, Callable, ContextManager, Mapping, Sequence
+
+import qrnn_tfq  # (selects tf-keras before TensorFlow loads)
+
+import tensorflow as tf  # noqa: E402
+
+from qrnn_tfq.baselines import RecurrentBaseline  # noqa: E402
+from qrnn_tfq.training import (  # noqa: E402
+    BEST_CHECKPOINT,
+    LATEST_CHECKPOINT,
+    Lbfgs,
+    LbfgsTrainer,
+    QRNNSequenceModel,
+    ScaledSchedule,
+    Trainer,
+    TrainerConfig,
+    TrainingResult,
+    load_checkpoint,
+    make_optimizer,
+    minibatch_lbfgs,
+)
+from qrnn_tfq.training import distribute  # noqa: E402
+from train import run_folder  # noqa: E402
+from train.arguments import LBFGS_OPTIMIZERS  # noqa: E402
+from train.outputs import ProgressBar, plot_history, write_history_csv, write_json  # noqa: E402
+
+LR_DECAY_FLOOR = 0.05  # the cosine decay ends at this fraction of the learning rate
+# Arguments that do not change what a run computes, so a resumed run may change them.
+NOT_RUN_CONFIG = ("out", "resume", "resume_from", "overwrite", "seeds", "seed", "max_steps", "patience", "stop_loss",
+                  "target_loss", "progress", "verbose", "ensemble", "test_size", "replace_above", "distribute",
+                  "tensorboard")
+
+
+def run_config(args: argparse.Namespace, program: str, **extra: Any) -> dict[str, Any]:
+    """The settings that determine what a run computes (stored in checkpoints and summaries)."""
+    config = {key: value for key, value in sorted(vars(args).items()) if key not in NOT_RUN_CONFIG}
+    config.update(program=program, **extra)
+    return config
+
+
+# ---- devices -----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Distribution:
+    """The run's `tf.distribute` strategy (None: one device) and this process's part in it."""
+
+    strategy: Any = None
+    chief: bool = True
+    worker: int = 0
+    workers: int = 1
+
+    @property
+    def replicas(self) -> int:
+        return distribute.replicas(self.strategy)
+
+    def scope(self) -> ContextManager[Any]:
+        """The strategy's scope, in which models and optimizers are made."""
+        return contextlib.nullcontext() if self.strategy is None else self.strategy.scope()
+
+    def lock(self, folder: str) -> ContextManager[Any]:
+        """The chief holds `folder`'s run lock; the other workers touch nothing."""
+        return run_folder.RunLock(folder) if self.chief else contextlib.nullcontext()
+
+
+def _worker(strategy: Any) -> tuple[int, int]:
+    """(this worker's index, workers) of a multi-worker strategy's cluster; (0, 1) otherwise."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    spec = None if resolver is None else resolver.cluster_spec()
+    if not spec or not spec.jobs:
+        return 0, 1
+    jobs = [job for job in ("chief", "worker") if job in spec.jobs]
+    first = {job: sum(spec.num_tasks(j) for j in jobs[: jobs.index(job)]) for job in jobs}
+    return first.get(resolver.task_type, 0) + int(resolver.task_id or 0), sum(spec.num_tasks(j) for j in jobs)
+
+
+def make_distribution(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                      batches: Mapping[str, int] | None = None) -> Distribution:
+    """The strategy of `--distribute` (call it before TensorFlow runs anything); a parser error
+    for a bad TF_CONFIG, an L-BFGS optimizer over several replicas, or a global batch
+    (`batches`: option -> sequences per step) the replicas cannot share equally."""
+    try:
+        strategy = distribute.make_strategy(args.distribute)
+    except ValueError as error:
+        parser.error(f"--distribute {args.distribute}: {error}")
+    replicas = distribute.replicas(strategy)
+    if replicas > 1 and args.optimizer in LBFGS_OPTIMIZERS:
+        parser.error(f"--optimizer {args.optimizer} runs on one device; --distribute {args.distribute} has "
+                     f"{replicas} replicas (use --distribute none, or Adam, SGD or RMSprop)")
+    for option, size in (batches or {}).items():
+        if size % replicas:
+            parser.error(f"{option}: the {size} sequences of a step must split equally over the {replicas} replicas "
+                         f"of --distribute {args.distribute}")
+    worker, workers = _worker(strategy)
+    result = Distribution(strategy, distribute.is_chief(strategy), worker, workers)
+    if not result.chief:
+        print(f"worker {worker} of {workers}: training with the chief (worker 0), which writes the run's outputs; "
+              "this worker writes nothing", flush=True)
+    return result
+
+
+# ---- model, optimizer, trainer -----------------------------------------------------------
+
+
+def build_model(args: argparse.Namespace, io_lanes: int, seed: int) -> QRNNSequenceModel | RecurrentBaseline:
+    """The QRNN of the arguments (or a classical baseline, `--model`); a topology the layer
+    refuses exits with its message."""
+    kind = getattr(args, "model", "qrnn")
+    if kind != "qrnn":
+        return RecurrentBaseline(kind, io_lanes, getattr(args, "hidden", None), getattr(args, "encoding", "one_hot"), seed)
+    try:
+        layer = qrnn_tfq.QRNN(
+            workspace_lanes=args.workspace_lanes, io_lanes=io_lanes, stages=args.stages, degree=args.degree,
+            order=args.order, bias=args.bias, theta_stddev=args.theta_stddev, phi_stddev=args.phi_stddev,
+            work_stddev=args.work_stddev, measurement="sample", seed=seed,
+            engine=getattr(args, "engine", None) or "state_vector",
+            amplification=getattr(args, "amplification", None) or 0,
+            recurrence=getattr(args, "recurrence", None) or "postselected",
+            shots=getattr(args, "shots", None), noise=getattr(args, "noise", None) or 0.0,
+        )
+    except (TypeError, ValueError) as error:  # a topology the layer refuses, e.g. --amplification with --order 0
+        raise SystemExit(f"error: {error}") from error
+    return QRNNSequenceModel(layer)
+
+
+def count_parameters(model: QRNNSequenceModel | RecurrentBaseline) -> int:
+    """Trainable scalars of a QRNN (SPEC section 3's count) or a baseline."""
+    if isinstance(model, RecurrentBaseline):
+        return model.num_parameters
+    return model.layer.qrnn_config.num_parameters
+
+
+def make_keras_optimizer(args: argparse.Namespace) -> tuple[Any, tf.Variable | None]:
+    """`make_optimizer`; with `--lr-decay-steps` or `--rollback` its learning rate is a
+    `ScaledSchedule` (the cosine decay, a function of the optimizer's step counter, which
+    checkpoints keep, so a resumed run continues it; the scale `--rollback` lowers).
+    Returns the optimizer and the schedule's scale (None without one)."""
+    optimizer = make_optimizer(args.optimizer, args.lr, args.clip_norm)
+    if getattr(args, "lr_decay_steps", None) is None and getattr(args, "rollback", None) is None:
+        return optimizer, None
+    base = args.lr
+    if args.lr_decay_steps is not None:
+        base = tf.keras.optimizers.schedules.CosineDecay(args.lr, args.lr_decay_steps, alpha=LR_DECAY_FLOOR)
+    schedule = ScaledSchedule(base)
+    optimizer.learning_rate = schedule
+    return optimizer, schedule.scale
+
+
+def make_trainer(args: argparse.Namespace, model: Any, sample_batch: Callable[[int], Any], validation_batch: Any,
+                 seed: int, *, distribution: Distribution | None = None, folder: str | None = None,
+                 config: Mapping[str, Any] | None = None, callbacks: Sequence[Any] = ()) -> Trainer:
+    """The `Trainer` of one seed, from the program's (filled) arguments: Adam, SGD or RMSprop
+    (`make_keras_optimizer`), full-batch L-BFGS on the first batch (`lbfgs`) or minibatch
+    L-BFGS (`lbfgs-minibatch`). Make it in `distribution.scope()`. Batches are seeded per
+    step, so a resumed run repeats an uninterrupted one exactly."""
+    distribution = distribution or Distribution()
+    trainer_config = TrainerConfig(
+        max_steps=args.max_steps, stop_loss=args.stop_loss, target_loss=getattr(args, "target_loss", None),
+        loss=args.loss, validate_every=args.validate_every, validation=args.validation, seed=seed,
+        patience=getattr(args, "patience", None), rollback_factor=getattr(args, "rollback", None),
+    )
+    options = dict(checkpoint_dir=folder, run_config=config, strategy=distribution.strategy, callbacks=list(callbacks))
+    if args.optimizer == "lbfgs":  # one fixed batch: the first
+        fixed = sample_batch(0)
+        return LbfgsTrainer(model, Lbfgs(memory=args.lbfgs_memory), lambda step: fixed, validation_batch,
+                            trainer_config, **options)
+    if args.optimizer == "lbfgs-minibatch":
+        optimizer = minibatch_lbfgs.MinibatchLbfgs(args.lr, args.lbfgs_iterations, args.lbfgs_memory,
+                                                   line_search=bool(args.lbfgs_line_search),
+                                                   keep_best=bool(args.lbfgs_keep_best))
+        return minibatch_lbfgs.MinibatchLbfgsTrainer(model, optimizer, sample_batch, validation_batch, trainer_config,
+                                                     lr_scale=optimizer.scale, **options)
+    optimizer, lr_scale = make_keras_optimizer(args)
+    return Trainer(model, optimizer, sample_batch, validation_batch, trainer_config, lr_scale=lr_scale, **options)
+
+
+def run_callbacks(args: argparse.Namespace, distribution: Distribution, callbacks: Sequence[Any] | None,
+                  member: str | None) -> list[Any]:
+    """`callbacks` (from the program's caller) and, on the chief, TensorBoard's with
+    `--tensorboard DIR` (DIR/`member` for one of several seeds or members)."""
+    result = list(callbacks or ())
+    if getattr(args, "tensorboard", None) and distribution.chief:
+        result.append(tf.keras.callbacks.TensorBoard(os.path.join(args.tensorboard, member or "")))
+    return result
+
+
+# ---- resuming and training ---------------------------------------------------------------
+
+
+def resume(trainer: Trainer, folder: str, config: Mapping[str, Any], source: str | None = None) -> int | None:
+    """Restores `folder`/latest.npz (or best.npz, `source`) into `trainer` if it exists (its run
+    settings must equal `config`; older names are read as today's); returns the step it
+    resumed from. A mismatch or a corrupt file exits with a clear message, which offers an
+    intact best.npz."""
+    name = BEST_CHECKPOINT if source == "best" else LATEST_CHECKPOINT
+    path = os.path.join(folder, name)
+    if not os.path.exists(path):
+        if source == "best" and os.path.exists(os.path.join(folder, LATEST_CHECKPOINT)):
+            raise SystemExit(f"error: cannot resume from {path}: there is none (--resume-from latest continues from "
+                             f"{os.path.join(folder, LATEST_CHECKPOINT)})")
+        print(f"no checkpoint at {path}; starting a new run")
+        return None
+    try:
+        saved = run_folder.current_names(load_checkpoint(path).config.get("run", {}))
+    except ValueError as error:
+        raise SystemExit(f"error: cannot resume from {path}: {error}{_best_hint(folder, name)}") from error
+    different = run_folder.differences(saved, config)
+    if different:
+        raise SystemExit(
+            f"error: cannot resume from {path}: its settings differ from this run's as (checkpoint, now): {different}"
+        )
+    try:
+        return trainer.restore(path).step
+    except ValueError as error:
+        raise SystemExit(f"error: cannot resume from {path}: {error}") from error
+
+
+def _best_hint(folder: str, damaged: str) -> str:
+    """How to go on when `damaged` cannot be read: from an intact best.npz, or afresh."""
+    try:
+        best = None if damaged == BEST_CHECKPOINT else load_checkpoint(os.path.join(folder, BEST_CHECKPOINT))
+    except (FileNotFoundError, ValueError):
+        best = None
+    if best is None:
+        return "\nThere is no intact best.npz to continue from; --overwrite starts afresh."
+    loss = "" if best.best_validation_loss is None else f", validation loss {best.best_validation_loss:.4g}"
+    return (f"\n{best.path} is intact (step {best.step}{loss}): add --resume-from best to continue from it "
+            f"(the steps after {best.step} run again), or --overwrite to start afresh.")
+
+
+def fit(trainer: Trainer, args: argparse.Namespace, description: str, *, accuracy: bool = False) -> TrainingResult:
+    """`trainer.fit()` with a progress bar over the step budget (unless `--no-progress`)."""
+    bar = ProgressBar(args.max_steps, trainer.step, description, args.progress, accuracy=accuracy, history=trainer.history)
+    trainer.on_step = bar
+    try:
+        return trainer.fit()
+    finally:
+        bar.close()
+
+
+# ---- summaries and files -----------------------------------------------------------------
+
+
+def result_summary(result: TrainingResult, *, seed: int, folder: str, resumed_from: int | None, num_parameters: int,
+                   train_seconds: float, word_accuracy: bool = False) -> dict[str, Any]:
+    """What every run's summary reports of its training (the programs add their own fields)."""
+    last, p_min = result.last_validation, result.min_postselection
+    new_steps = result.steps - (resumed_from or 0)
+    accuracy = "word_accuracy" if word_accuracy else "accuracy"
+    return {
+        "seed": seed,
+        "folder": folder,
+        "steps": result.steps,
+        "steps_to_target": result.steps_to_target,
+        "target_loss": result.target_loss,
+        "stopped": result.stopped,
+        "best_step": result.best_step,
+        "best_validation_loss": result.best_validation_loss,
+        "final_validation": None if last is None else {
+            "step": last.step, "loss": last.validation_loss, f"argmax_{accuracy}": last.validation_argmax_accuracy,
+            f"sampled_{accuracy}": last.validation_sampled_accuracy,
+        },
+        "rollbacks": list(result.rollbacks),
+        "final_lr_scale": result.lr_scale,
+        "min_postselection": p_min,
+        "amplification_overhead": 1 / math.sqrt(p_min) if p_min > 0 else None,
+        "num_parameters": num_parameters,
+        "seconds_per_step": train_seconds / new_steps if new_steps else None,
+        "resumed_from_step": resumed_from,
+    }
+
+
+def write_run_files(folder: str, result: TrainingResult, *, stop_loss: float | None, title: str) -> None:
+    """A run's history.csv and training_curve.png (the chief's)."""
+    write_history_csv(os.path.join(folder, "history.csv"), result.history)
+    plot_history(os.path.join(folder, "training_curve.png"), result.history, stop_loss, title)
+
+
+def write_summary(folder: str, summary: Mapping[str, Any]) -> None:
+    write_json(os.path.join(folder, "summary.json"), summary)
