@@ -153,15 +153,13 @@ def make_keras_optimizer(args: argparse.Namespace) -> tuple[Any, tf.Variable | N
     `ScaledSchedule` (the cosine decay, a function of the optimizer's step counter, which
     checkpoints keep, so a resumed run continues it; the scale `--rollback` lowers).
     Returns the optimizer and the schedule's scale (None without one)."""
-    optimizer = make_optimizer(args.optimizer, args.lr, args.clip_norm)
     if getattr(args, "lr_decay_steps", None) is None and getattr(args, "rollback", None) is None:
-        return optimizer, None
+        return make_optimizer(args.optimizer, args.lr, args.clip_norm), None
     base = args.lr
     if args.lr_decay_steps is not None:
         base = tf.keras.optimizers.schedules.CosineDecay(args.lr, args.lr_decay_steps, alpha=LR_DECAY_FLOOR)
-    schedule = ScaledSchedule(base)
-    optimizer.learning_rate = schedule
-    return optimizer, schedule.scale
+    schedule = ScaledSchedule(base)  # given at construction: MultiWorkerMirroredStrategy needs it (make_optimizer)
+    return make_optimizer(args.optimizer, schedule, args.clip_norm), schedule.scale
 
 
 def make_trainer(args: argparse.Namespace, model: Any, sample_batch: Callable[[int], Any], validation_batch: Any,

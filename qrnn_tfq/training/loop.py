@@ -183,6 +183,8 @@ class Trainer:
             )
             # The L-BFGS trainers step with their own optimizer (`use_python_step`); Keras still wants one.
             self.task_model.compile(optimizer=optimizer if keras_optimizer else tf.keras.optimizers.SGD(0.0))
+        if keras_optimizer:  # its slots now, in the scope: made inside the first step, MultiWorkerMirroredStrategy fails
+            self._optimizer_variables()
         self._step_function_ready = False
 
     # ---- state ---------------------------------------------------------------------------

@@ -30,12 +30,20 @@ def _check_positive(name: str, value: object) -> float:
     return float(value)
 
 
-def make_optimizer(name: str, learning_rate: float, clip_norm: float | None = PAPER_CLIP_NORM) -> tf.keras.optimizers.Optimizer:
+def make_optimizer(
+    name: str,
+    learning_rate: float | tf.keras.optimizers.schedules.LearningRateSchedule,
+    clip_norm: float | None = PAPER_CLIP_NORM,
+) -> tf.keras.optimizers.Optimizer:
     """A tf-keras optimizer as the paper's code configured it.
 
     Args:
         name: "adam" (the paper's AdamW with weight decay 0), "sgd" or "rmsprop".
-        learning_rate: step size; the paper used 0.005 to 0.03.
+        learning_rate: step size (the paper used 0.005 to 0.03), or a tf-keras
+            `LearningRateSchedule` (such as a `ScaledSchedule`). Give a schedule here rather
+            than setting `optimizer.learning_rate` later: only then does the optimizer make
+            its learning-rate variable at once, which `MultiWorkerMirroredStrategy` needs
+            (a variable made inside the first training step fails there).
         clip_norm: the global gradient norm is clipped to this before each step
             (0.5 in the paper); None turns clipping off.
 
@@ -54,7 +62,8 @@ def make_optimizer(name: str, learning_rate: float, clip_norm: float | None = PA
         )
     if name not in OPTIMIZERS:
         raise ValueError(f"`name` must be one of {list(OPTIMIZERS)}, got {name!r}.")
-    learning_rate = _check_positive("learning_rate", learning_rate)
+    if not isinstance(learning_rate, tf.keras.optimizers.schedules.LearningRateSchedule):
+        learning_rate = _check_positive("learning_rate", learning_rate)
     if clip_norm is not None:
         clip_norm = _check_positive("clip_norm", clip_norm)
     optimizers = tf.keras.optimizers

@@ -59,3 +59,14 @@ def test_no_clipping():
 def test_bad_arguments(args, error, match):
     with pytest.raises(error, match=match):
         make_optimizer(*args)
+
+
+def test_a_schedule_is_taken_at_construction():
+    """The learning-rate variable of a schedule exists before the first step (MultiWorkerMirroredStrategy
+    fails on a variable made inside a step, as setting `optimizer.learning_rate` later does)."""
+    from qrnn_tfq.training import ScaledSchedule
+
+    optimizer = make_optimizer("adam", ScaledSchedule(0.01, 0.5), 0.5)
+    assert float(optimizer.learning_rate) == pytest.approx(0.005)
+    with pytest.raises(ValueError, match="`learning_rate` must be a finite number > 0, got -1"):
+        make_optimizer("adam", -1)
