@@ -11,7 +11,9 @@ and no validation until the last step. A Keras callback times every step; the fi
 `--warmup` steps (tracing, XLA compilation) are left out, and the median of the rest is
 reported with the speed-up over one process. `--threads N` caps TensorFlow's intra-op
 threads per process (`TF_NUM_INTRAOP_THREADS`), so that workers sharing a machine do not
-oversubscribe its cores. Prints a table, the command and one `BENCH_JSON` line.
+oversubscribe its cores. Other arguments go to `train.mnist` (e.g. `--batch 25`: half the
+global batch, on one process, shows what a worker's half costs). Prints a table, the
+command and one `BENCH_JSON` line.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def run_workers(count: int, steps: int, threads: int | None, scratch: str) -> list[list[float]]:
+def run_workers(count: int, steps: int, threads: int | None, scratch: str, extra: list[str]) -> list[list[float]]:
     """Start `count` workers (one plain process for 1), wait for them; their step times."""
     addresses = [f"127.0.0.1:{free_port()}" for _ in range(count)]
     out = os.path.join(scratch, f"run{count}")
@@ -74,7 +76,7 @@ def run_workers(count: int, steps: int, threads: int | None, scratch: str) -> li
             distribute = "multi-worker"
         files.append(os.path.join(scratch, f"times{count}-{index}.json"))
         command = [sys.executable, "-c", WORKER, files[-1], "--max-steps", str(steps), "--validate-every", str(steps),
-                   "--patience", "0", "--test-size", "200", "--distribute", distribute, "--out", out, "--no-progress"]
+                   "--patience", "0", "--test-size", "200", "--distribute", distribute, "--out", out, "--no-progress", *extra]
         processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                           text=True))
     try:
@@ -100,14 +102,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--steps", type=int, default=30, help="training steps per run (default 30)")
     parser.add_argument("--warmup", type=int, default=5, help="first steps left out of the median (default 5)")
     parser.add_argument("--threads", type=int, help="TensorFlow intra-op threads per process (default: TensorFlow's)")
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
     if min(args.workers) < 1 or args.steps <= args.warmup:
         parser.error("--workers must be >= 1 and --steps > --warmup")
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         for count in args.workers:
             print(f"{count} worker(s): {args.steps} steps ...", file=sys.stderr, flush=True)
-            per_worker = run_workers(count, args.steps, args.threads, scratch)
+            per_worker = run_workers(count, args.steps, args.threads, scratch, extra)
             step = statistics.median(max(t[i] for t in per_worker) for i in range(args.warmup, args.steps))
             rows.append({"workers": count, "seconds_per_step": step, "threads": args.threads})
     for row in rows:
