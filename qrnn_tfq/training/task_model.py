@@ -67,6 +67,7 @@ def check_batch(data: Any) -> dict[str, tf.Tensor]:
     return {key: x[key] for key in BATCH_KEYS}
 
 
+@tf.keras.utils.register_keras_serializable(package="qrnn_tfq")
 class SequenceTaskModel(tf.keras.Model):
     """Trains a sequence model on the batch contract of SPEC section 4 through `model.fit`.
 
@@ -116,6 +117,7 @@ class SequenceTaskModel(tf.keras.Model):
         # Optimizer steps taken; seeds the validation's sampling (with `seed`).
         self.steps_taken = tf.Variable(0, trainable=False, dtype=tf.int64, name="steps_taken",
                                        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self.built = True  # the network's weights exist (the adapter builds a QRNN)
         # The logs are all-reduced in the steps already: Keras reports the first replica's.
         self.distribute_reduction_method = "first"
         self._python_step: Callable[[dict[str, tf.Tensor]], tuple[Any, Any]] | None = None
@@ -203,6 +205,20 @@ class SequenceTaskModel(tf.keras.Model):
             "argmax_accuracy": _all_reduce(_scored_mean(argmax_hits, scored), "sum"),
             "sampled_accuracy": _all_reduce(_scored_mean(sampled_hits, scored), "sum"),
         }
+
+    def get_config(self) -> dict[str, Any]:
+        """The network (a Keras layer or model) serialized, with the loss, validation and seed:
+        `model.save("run.keras")` and `tf.keras.models.load_model` round-trip it."""
+        if not isinstance(self.network, tf.keras.layers.Layer):
+            raise NotImplementedError(f"Only a Keras network can be saved, got {type(self.network).__name__}.")
+        return {"network": tf.keras.utils.serialize_keras_object(self.network), "loss": self.loss_name,
+                "validation": self.validation, "seed": self.seed, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "SequenceTaskModel":
+        config = dict(config)
+        network = tf.keras.utils.deserialize_keras_object(config.pop("network"))
+        return cls(network, **config)
 
     def predict_step(self, data: Any) -> tf.Tensor:
         """Deterministic: the teacher-forced distributions given targets, else the network's run."""

@@ -150,3 +150,19 @@ def test_two_replicas_equal_one_device_on_the_combined_batch():
     assert float(figures["VALIDATION"]) < 1e-5
     # The L-BFGS steps are NumPy bookkeeping on one device: a strategy of two replicas is refused.
     assert "runs_on_one_device;_it_cannot_take_a_strategy_with_2_replicas" in figures["LBFGS"]
+
+
+def test_a_trained_model_saves_and_loads(tmp_path):
+    """`.keras` round trip: the same weights, settings and deterministic predictions."""
+    batch = batch_dict(TASK.sample(4, seed=(1, 1)))
+    model = SequenceTaskModel(layer(seed=4), loss="nll", validation="sampled", seed=7)
+    model.compile(optimizer=make_optimizer("adam", 0.05))
+    model.fit(tf.data.Dataset.from_tensors(batch).repeat(2), epochs=1, verbose=0)
+    path = str(tmp_path / "task.keras")
+    model.save(path)
+    loaded = tf.keras.models.load_model(path)
+    assert isinstance(loaded, SequenceTaskModel)
+    assert (loaded.loss_name, loaded.validation, loaded.seed) == ("nll", "sampled", 7)
+    for ours, theirs in zip(model.weights_to_train, loaded.weights_to_train):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    np.testing.assert_array_equal(model.predict(batch, verbose=0), loaded.predict(batch, verbose=0))
