@@ -395,3 +395,6 @@ class Trainer:
             self._rollback.best_arrays = best_arrays
         logger.info("restored %s at step %d", checkpoint.path, self.step)
         return checkpoint
+
+
+__all__ = ["BEST_CHECKPOINT", "LATEST_CHECKPOINT", "Trainer", "replica_slices"]
