@@ -56,12 +56,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(program: str, weights: str, out: str, distribute: str, tf_config: dict | None = None) -> subprocess.Popen:
+def start(program: str, weights: str, out: str, distribute: str, tf_config: dict | None = None,
+          extra: tuple[str, ...] = ()) -> subprocess.Popen:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ROOT}
     env.pop("TF_CONFIG", None)
     if tf_config is not None:
         env["TF_CONFIG"] = json.dumps(tf_config)
-    command = [sys.executable, "-c", WORKER, weights, program, *PROGRAMS[program], "--distribute", distribute, "--out", out]
+    command = [sys.executable, "-c", WORKER, weights, program, *PROGRAMS[program], "--distribute", distribute, "--out", out,
+               *extra]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -118,3 +120,27 @@ def test_a_bad_tf_config_is_refused(tmp_path, index):
                              60)[0]
     assert code != 0
     assert f"task.index {index} must name one of its 1 workers" in stderr
+
+
+def test_two_workers_resume_where_they_stopped(tmp_path):
+    """Two workers stop after 2 steps; restarted with `--resume` both read the chief's latest.npz
+    and go on to step 4 exactly as one uninterrupted process on the combined batch."""
+    workers = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
+    out = str(tmp_path / "run")
+
+    def two_workers(name: str, *extra: str) -> None:
+        processes = [
+            start("elman", str(tmp_path / f"{name}{i}.npy"), out, "multi-worker",
+                  {"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}}, extra)
+            for i in range(2)
+        ]
+        for code, _, stderr in finish(processes, timeout=120):
+            assert code == 0, stderr[-3000:]
+
+    two_workers("first", "--max-steps", "2")
+    two_workers("resumed", "--resume")
+    finish([start("elman", str(tmp_path / "single.npy"), str(tmp_path / "single"), "none")], timeout=120)
+    single = np.load(tmp_path / "single.npy")  # steps 1-4
+    for i in range(2):
+        np.testing.assert_allclose(np.load(tmp_path / f"first{i}.npy"), single[:2], atol=1e-5)
+        np.testing.assert_allclose(np.load(tmp_path / f"resumed{i}.npy"), single[2:], atol=1e-5)
