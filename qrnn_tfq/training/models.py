@@ -1,6 +1,6 @@
 """What the training loop needs from a model, and the QRNN's adapter to it.
 
-A `SequenceModel` maps a batch in the data contract of `data.sequences` (input bits
+A `SequenceModel` maps a batch in the data contract of `qrnn_tfq.batch` (input bits
 (B, T, I), target bits (B, T, I), scored (B, T)) to the per-step word distributions
 (B, T, 2^I) under teacher forcing. That is all the loop needs to train and validate, so
 a classical Keras baseline (an RNN or LSTM with a softmax over the 2^I words) plugs in
@@ -73,8 +73,7 @@ class QRNNSequenceModel:
         return self.layer.qrnn_config.io_lanes
 
     def probabilities(self, batch: Batch, training: bool = True) -> tf.Tensor:
-        # The layer postselects the targets exactly when `training` is set.
-        return self.layer.run_sequences(dict(batch), training=True).probabilities
+        return self.layer.run_sequences(dict(batch), training=True, teacher_forcing=True).probabilities
 
     def measure(self, batch: Batch, measurement: str, seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         if measurement not in MEASUREMENTS:
@@ -83,5 +82,5 @@ class QRNNSequenceModel:
         # also after a resume.
         if "targets" not in batch:
             raise ValueError("`batch` must have 'targets' to measure against, got keys " f"{sorted(batch)}.")
-        out = self.layer.run_sequences(dict(batch), training=False, measurement=measurement, seed=seed)
+        out = self.layer.run_sequences(dict(batch), training=False, teacher_forcing=False, measurement=measurement, seed=seed)
         return out.probabilities, out.measured
