@@ -21,12 +21,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
+
+from qrnn_tfq.training.distribute import local_tf_configs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -54,15 +55,9 @@ WORKER = textwrap.dedent("""
 """)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def run_workers(count: int, steps: int, threads: int | None, scratch: str, extra: list[str]) -> list[list[float]]:
     """Start `count` workers (one plain process for 1), wait for them; their step times."""
-    addresses = [f"127.0.0.1:{free_port()}" for _ in range(count)]
+    tf_configs = local_tf_configs(count)
     out = os.path.join(scratch, f"run{count}")
     processes, files = [], []
     for index in range(count):
@@ -72,7 +67,7 @@ def run_workers(count: int, steps: int, threads: int | None, scratch: str, extra
             env["TF_NUM_INTRAOP_THREADS"] = str(threads)
         distribute = "none"
         if count > 1:
-            env["TF_CONFIG"] = json.dumps({"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}})
+            env["TF_CONFIG"] = tf_configs[index]
             distribute = "multi-worker"
         files.append(os.path.join(scratch, f"times{count}-{index}.json"))
         command = [sys.executable, "-c", WORKER, files[-1], "--max-steps", str(steps), "--validate-every", str(steps),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 
 import tensorflow as tf
 
@@ -66,3 +67,18 @@ def is_chief(strategy: tf.distribute.Strategy | None) -> bool:
 def replicas(strategy: tf.distribute.Strategy | None) -> int:
     """Replicas in sync (1 without a strategy)."""
     return 1 if strategy is None else strategy.num_replicas_in_sync
+
+
+def local_tf_configs(workers: int) -> list[str]:
+    """`TF_CONFIG` values for `workers` processes on this machine, one per worker index,
+    on free loopback ports: multi-worker training without a second machine (the tests,
+    `train.bench_workers`). A port is free when chosen; a process must bind it soon after."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"`workers` must be an int >= 1, got {workers!r}.")
+    addresses = []
+    for _ in range(workers):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            addresses.append(f"127.0.0.1:{sock.getsockname()[1]}")
+    return [json.dumps({"cluster": {"worker": addresses}, "task": {"type": "worker", "index": i}})
+            for i in range(workers)]

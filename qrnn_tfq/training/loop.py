@@ -42,7 +42,7 @@ from qrnn_tfq.training.callbacks import (
     validation_steps,
 )
 from qrnn_tfq.training.checkpoint import Checkpoint, assign_arrays, check_arrays, load_checkpoint, save_checkpoint
-from qrnn_tfq.training.models import MeasuringSequenceModel, SequenceModel
+from qrnn_tfq.training.models import SequenceModel
 from qrnn_tfq.training.task_model import SequenceTaskModel
 from qrnn_tfq.training.records import (
     StepRecord,
@@ -153,11 +153,6 @@ class Trainer:
         self.config = config or TrainerConfig()
         if not isinstance(self.config, TrainerConfig):
             raise TypeError(f"`config` must be a TrainerConfig, got {type(self.config).__name__}.")
-        self.measures = isinstance(model, MeasuringSequenceModel)
-        if self.config.validation == "sampled" and not self.measures:
-            raise ValueError(
-                f"`validation='sampled'` needs a model with `measure`; {type(model).__name__} has none."
-            )
         if self.config.rollback_factor is not None and lr_scale is None:
             raise ValueError(
                 "`config.rollback_factor` needs `lr_scale`, the scale variable of the optimizer's ScaledSchedule."
@@ -185,6 +180,10 @@ class Trainer:
             self.task_model.compile(optimizer=optimizer if keras_optimizer else tf.keras.optimizers.SGD(0.0))
         if keras_optimizer:  # its slots now, in the scope: made inside the first step, MultiWorkerMirroredStrategy fails
             self._optimizer_variables()
+        cfg = self.config
+        self._rollback = None if cfg.rollback_factor is None else Rollback(
+            cfg.rollback_factor, cfg.rollback_lr_factor, lr_scale, self.record, self._optimizer_variables
+        )
         self._step_function_ready = False
 
     # ---- state ---------------------------------------------------------------------------
@@ -229,32 +228,40 @@ class Trainer:
         model's compiled `train_step`, or None to keep it (the L-BFGS trainers override this)."""
         return None
 
-    def _datasets(self, start: int) -> tuple[Any, Any]:
-        """(training data from step `start`, validation data) for `fit` under the strategy."""
+    def _for_strategy(self, make: Callable[[tf.distribute.InputContext | None], tf.data.Dataset]) -> Any:
+        """`fit` data from `make(input context)`: the dataset itself on one replica, else a
+        `DatasetCreator`, whose function each input pipeline calls with its context."""
+        if self.strategy.num_replicas_in_sync == 1:
+            return make(None)
+        return tf.keras.utils.experimental.DatasetCreator(make)
+
+    def _training_data(self, start: int) -> Any:
+        """The batches of steps `start .. max_steps - 1`, each split across the replicas."""
         first = _as_arrays(self.sample_batch(start))  # checked here, where a TypeError is still a TypeError
         signature, steps = _signature(first), range(start, self.config.max_steps)
-        validation = self._validation
 
-        def training(context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
+        def training(context: tf.distribute.InputContext | None) -> tf.data.Dataset:
             def parts():
                 for step in steps:
                     yield from replica_slices(first if step == start else _as_arrays(self.sample_batch(step)), context)
             return tf.data.Dataset.from_generator(parts, output_signature=signature)
 
-        def validating(context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
+        return self._for_strategy(training)
+
+    def _validation_data(self) -> Any:
+        """The fixed validation batch, split across the replicas, repeated."""
+        validation = self._validation
+
+        def validating(context: tf.distribute.InputContext | None) -> tf.data.Dataset:
             return tf.data.Dataset.from_tensor_slices(
                 {key: np.stack([part[key] for part in replica_slices(validation, context)]) for key in validation}
             ).repeat()
 
-        if self.strategy.num_replicas_in_sync == 1:
-            return training(), validating()
-        creator = tf.keras.utils.experimental.DatasetCreator
-        return creator(training), creator(validating)
+        return self._for_strategy(validating)
 
     def validate(self) -> dict[str, float]:
         """Validation loss and accuracies on the fixed validation batch, at the current weights."""
-        _, validation = self._datasets(self.step)
-        logs = self.task_model.evaluate(validation, steps=1, verbose=0, return_dict=True)
+        logs = self.task_model.evaluate(self._validation_data(), steps=1, verbose=0, return_dict=True)
         return {"validation_loss": float(logs["loss"]), "validation_argmax_accuracy": float(logs["argmax_accuracy"]),
                 "validation_sampled_accuracy": float(logs["sampled_accuracy"])}
 
@@ -264,10 +271,7 @@ class Trainer:
         """The run's callbacks, in the order they must see each step."""
         cfg, record = self.config, self.record
         callbacks: list[tf.keras.callbacks.Callback] = [record]
-        if cfg.rollback_factor is not None:
-            if not hasattr(self, "_rollback"):
-                self._rollback = Rollback(cfg.rollback_factor, cfg.rollback_lr_factor, self.lr_scale, record,
-                                          self._optimizer_variables)
+        if self._rollback is not None:
             callbacks.append(self._rollback)
         if self.checkpoint_dir is not None:
             callbacks.append(RunCheckpoint(self.checkpoint_dir, self.save, record, chief=self.chief))
@@ -298,10 +302,9 @@ class Trainer:
         elif start < cfg.max_steps:
             callbacks = self.keras_callbacks()
             early = next((c for c in callbacks if isinstance(c, EarlyStopping)), None)
-            training, validation = self._datasets(start)
             self.task_model.fit(
-                training, epochs=cfg.max_steps, initial_epoch=start, steps_per_epoch=1, verbose=0,
-                validation_data=validation, validation_steps=1,
+                self._training_data(start), epochs=cfg.max_steps, initial_epoch=start, steps_per_epoch=1, verbose=0,
+                validation_data=self._validation_data(), validation_steps=1,
                 validation_freq=validation_steps(start, cfg.max_steps, cfg.validate_every), callbacks=callbacks,
             )
             if record.stopped is None and early is not None and early.stopped_epoch > 0:
@@ -383,16 +386,14 @@ class Trainer:
         record.rollbacks = [int(step) for step in state.get("rollbacks", [])]
         if self.lr_scale is not None:
             self.lr_scale.assign(float(state.get("lr_scale") or 1.0))
-        best_arrays = None
         best = None if self.checkpoint_dir is None else os.path.join(self.checkpoint_dir, BEST_CHECKPOINT)
-        if self.config.rollback_factor is not None and best is not None and os.path.exists(best):
-            saved_best = load_checkpoint(best)
-            check_arrays(weights, saved_best.model_weights, "model weights", saved_best.path)
-            check_arrays(slots, saved_best.optimizer_variables, "optimizer variables", saved_best.path)
-            best_arrays = (list(saved_best.model_weights), list(saved_best.optimizer_variables))
-        if self.config.rollback_factor is not None:
-            self.keras_callbacks()  # makes the rollback callback
-            self._rollback.best_arrays = best_arrays
+        if self._rollback is not None:
+            self._rollback.best_arrays = None
+            if best is not None and os.path.exists(best):
+                saved_best = load_checkpoint(best)
+                check_arrays(weights, saved_best.model_weights, "model weights", saved_best.path)
+                check_arrays(slots, saved_best.optimizer_variables, "optimizer variables", saved_best.path)
+                self._rollback.best_arrays = (list(saved_best.model_weights), list(saved_best.optimizer_variables))
         logger.info("restored %s at step %d", checkpoint.path, self.step)
         return checkpoint
 

@@ -43,7 +43,7 @@ def _all_reduce(value: tf.Tensor, reduction: str) -> tf.Tensor:
     context = tf.distribute.get_replica_context()
     if context is None or context.num_replicas_in_sync == 1:
         return value
-    if reduction == "min":  # all_reduce has SUM and MEAN only: min(x) = -max(-x) via gather
+    if reduction == "min":  # ReduceOp has SUM and MEAN only: gather the replicas' values, take the min
         gathered = context.all_gather(tf.reshape(value, [1]), axis=0)
         return tf.reduce_min(gathered)
     return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
@@ -107,7 +107,7 @@ class SequenceTaskModel(tf.keras.Model):
             raise ValueError(f"`validation` must be one of {list(VALIDATIONS)}, got {validation!r}.")
         self.measures = isinstance(adapter, MeasuringSequenceModel)
         if validation == "sampled" and not self.measures:
-            raise ValueError(f"`validation='sampled'` needs a model that measures; {type(network).__name__} does not.")
+            raise ValueError(f"`validation='sampled'` needs a model with `measure`; {type(network).__name__} has none.")
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"`seed` must be an int >= 0, got {seed!r}.")
         self.network = network

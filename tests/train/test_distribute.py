@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -14,6 +13,8 @@ import time
 
 import numpy as np
 import pytest
+
+from qrnn_tfq.training.distribute import local_tf_configs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STEPS = 4
@@ -50,18 +51,12 @@ WORKER = textwrap.dedent("""
 """)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start(program: str, weights: str, out: str, distribute: str, tf_config: dict | None = None,
+def start(program: str, weights: str, out: str, distribute: str, tf_config: str | None = None,
           extra: tuple[str, ...] = ()) -> subprocess.Popen:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ROOT}
     env.pop("TF_CONFIG", None)
     if tf_config is not None:
-        env["TF_CONFIG"] = json.dumps(tf_config)
+        env["TF_CONFIG"] = tf_config
     command = [sys.executable, "-c", WORKER, weights, program, *PROGRAMS[program], "--distribute", distribute, "--out", out,
                *extra]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -86,14 +81,9 @@ def finish(processes: list[subprocess.Popen], timeout: float) -> list[tuple[int,
 @pytest.mark.parametrize("program", sorted(PROGRAMS))
 def test_two_workers_equal_one_process_on_the_combined_batch(tmp_path, program):
     started = time.monotonic()
-    workers = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
-    cluster = {"cluster": {"worker": workers}}
     out = str(tmp_path / "run")
-    processes = [
-        start(program, str(tmp_path / f"worker{i}.npy"), out, "multi-worker",
-              {**cluster, "task": {"type": "worker", "index": i}})
-        for i in range(2)
-    ]
+    processes = [start(program, str(tmp_path / f"worker{i}.npy"), out, "multi-worker", tf_config)
+                 for i, tf_config in enumerate(local_tf_configs(2))]
     processes.append(start(program, str(tmp_path / "single.npy"), str(tmp_path / "single"), "none"))
     results = finish(processes, timeout=120)
     for code, stdout, stderr in results:
@@ -116,8 +106,8 @@ def test_two_workers_equal_one_process_on_the_combined_batch(tmp_path, program):
 @pytest.mark.parametrize("index", [5])
 def test_a_bad_tf_config_is_refused(tmp_path, index):
     tf_config = {"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker", "index": index}}
-    code, _, stderr = finish([start("elman", str(tmp_path / "w.npy"), str(tmp_path / "run"), "multi-worker", tf_config)],
-                             60)[0]
+    code, _, stderr = finish([start("elman", str(tmp_path / "w.npy"), str(tmp_path / "run"), "multi-worker",
+                                    json.dumps(tf_config))], 60)[0]
     assert code != 0
     assert f"task.index {index} must name one of its 1 workers" in stderr
 
@@ -125,15 +115,12 @@ def test_a_bad_tf_config_is_refused(tmp_path, index):
 def test_two_workers_resume_where_they_stopped(tmp_path):
     """Two workers stop after 2 steps; restarted with `--resume` both read the chief's latest.npz
     and go on to step 4 exactly as one uninterrupted process on the combined batch."""
-    workers = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
+    tf_configs = local_tf_configs(2)
     out = str(tmp_path / "run")
 
     def two_workers(name: str, *extra: str) -> None:
-        processes = [
-            start("elman", str(tmp_path / f"{name}{i}.npy"), out, "multi-worker",
-                  {"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}}, extra)
-            for i in range(2)
-        ]
+        processes = [start("elman", str(tmp_path / f"{name}{i}.npy"), out, "multi-worker", tf_config, extra)
+                     for i, tf_config in enumerate(tf_configs)]
         for code, _, stderr in finish(processes, timeout=120):
             assert code == 0, stderr[-3000:]
 

@@ -4,6 +4,7 @@ with plain `model.fit`, deterministic `predict`, the data contract, and data par
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import tensorflow as tf
 from data.sequences import task_by_name
 from qrnn_tfq.training import QRNNSequenceModel, Trainer, TrainerConfig, make_optimizer
 from qrnn_tfq.training.callbacks import validation_steps
-from qrnn_tfq.training.distribute import make_strategy
+from qrnn_tfq.training.distribute import local_tf_configs, make_strategy
 from qrnn_tfq.training.task_model import SequenceTaskModel
 
 TASK = task_by_name("xor", length=9)  # 8 steps, 2 of them scored
@@ -86,6 +87,14 @@ def test_multi_worker_needs_tf_config(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["localhost:1"]}, "task": {"index": 3}}')
     with pytest.raises(ValueError, match=r"task.index 3 must name one of its 1 workers"):
         make_strategy("multi-worker")
+
+
+def test_local_tf_configs_name_each_worker_of_one_cluster():
+    configs = [json.loads(text) for text in local_tf_configs(2)]
+    assert [c["task"] for c in configs] == [{"type": "worker", "index": 0}, {"type": "worker", "index": 1}]
+    assert configs[0]["cluster"] == configs[1]["cluster"] and len(set(configs[0]["cluster"]["worker"])) == 2
+    with pytest.raises(ValueError, match=r"`workers` must be an int >= 1, got 0"):
+        local_tf_configs(0)
 
 
 def test_validation_steps_are_every_kth_and_the_last():
