@@ -16,8 +16,7 @@ loss that far above the best one puts the best weights and optimizer state back 
 the learning rate (through `lr_scale`, see `qrnn_tfq.training.schedules`).
 
 Batches come from `sample_batch(step)`, a function of the step alone, and sampling seeds
-from (seed, step), so a run restored from a checkpoint continues exactly as it would have
-without the interruption.
+from (seed, step), so a resumed run continues exactly as an uninterrupted one.
 """
 
 from __future__ import annotations
