@@ -80,6 +80,66 @@ def test_without_noise_a_step_is_the_postselected_cell(cell):
     np.testing.assert_allclose(state.marginal(simulator.io_axes), io, atol=1e-10)
 
 
+def _reference_step(circuit: cirq.Circuit, qubits: tuple, io_qubits: tuple) -> tuple[float, np.ndarray]:
+    """One noisy step by `cirq.DensityMatrixSimulator`: the operations between two
+    postselections are simulated from the density matrix left by the last one, each
+    postselection projects on |0...0> in NumPy; returns the ancillas' success probability
+    and the word distribution read before the word measurement."""
+    simulator = cirq.DensityMatrixSimulator(dtype=np.complex128)
+    rho = np.zeros((2 ** len(qubits),) * 2, dtype=np.complex128)
+    rho[0, 0] = 1.0
+    success, segment = 1.0, []
+
+    def run(segment: list) -> np.ndarray:
+        if not segment:
+            return rho
+        return simulator.simulate(cirq.Circuit(segment), initial_state=rho, qubit_order=qubits).final_density_matrix
+
+    for op in circuit.all_operations():
+        if not cirq.is_measurement(op):
+            segment.append(op)
+            continue
+        rho, segment = run(segment), []
+        if cirq.measurement_key_name(op).startswith("noisy_word"):
+            continue  # the word is read from the in/out lanes' marginal below
+        keep = np.ones(2 ** len(qubits), dtype=bool)
+        for q in op.qubits:
+            bit = (np.arange(2 ** len(qubits)) >> (len(qubits) - 1 - qubits.index(q))) & 1
+            keep &= bit == 0
+        projected = np.where(np.outer(keep, keep), rho, 0)
+        probability = float(np.real(np.trace(projected)))
+        success *= probability
+        rho = projected / probability
+    rho = run(segment)
+    diagonal = np.real(np.diagonal(rho)).reshape((2,) * len(qubits))
+    io_axes = [qubits.index(q) for q in io_qubits]
+    others = tuple(i for i in range(len(qubits)) if i not in io_axes)
+    return success, np.transpose(diagonal.sum(axis=others), np.argsort(np.argsort(io_axes))).reshape(-1)
+
+
+@pytest.mark.parametrize("word", [[0], [1]])
+def test_with_noise_a_step_is_cirqs_density_matrix(cell, word):
+    """The fused noisy program against Cirq's density-matrix simulator under the same
+    calibrated noise model (readout errors, idle decay and gate errors included)."""
+    noise = calibrated_noise_model("rainbow")
+    simulator = NoisySimulator(cell, noise)
+    state = DensityMatrix(len(simulator.qubits))
+    success = 1.0
+    for item in simulator.program(word):
+        if isinstance(item, Channel):
+            state.apply(item)
+        else:
+            success *= state.project(item.axes, [0] * len(item.axes))
+    step = cell.step_circuit(tuple(word))
+    step.append(cirq.Moment(cirq.measure(q, key=f"noisy_word{i}") for i, q in enumerate(cell.io_qubits)))
+    noisy = cirq.Circuit(noise.noisy_moments(step, simulator.qubits))
+    expected_success, expected_word = _reference_step(noisy, simulator.qubits, tuple(cell.io_qubits))
+    assert success == pytest.approx(expected_success, rel=1e-9)
+    np.testing.assert_allclose(state.marginal(simulator.io_axes), expected_word, atol=1e-10)
+    noiseless = NoisySimulator(cell, None).run_sequence(np.array([word]), np.array([word]))
+    assert not np.allclose(expected_word, noiseless.probabilities[0], atol=1e-3)  # the noise is there
+
+
 def test_without_noise_a_sequence_matches_the_engine(cell):
     from qrnn_tfq.export.success import success_probabilities
 
@@ -115,7 +175,11 @@ def test_noisy_estimate_reports_both_sides(cell):
     probabilities = np.stack([t.probabilities for t in traces])
     ancilla = np.stack([t.ancilla for t in traces])
     result = noisy_estimate(NoisySimulator(cell, None), batch, probabilities, ancilla, shots=50)
-    assert result["noisy"] == result["noiseless"]  # no noise: the same numbers, the same draws
+    # No noise: the same numbers and draws, up to round-off (the word postselection is read
+    # from the trace's projection on one side and from its word distribution on the other).
+    assert result["noisy"].keys() == result["noiseless"].keys()
+    for key, value in result["noiseless"].items():
+        assert result["noisy"][key] == pytest.approx(value, rel=1e-12, abs=1e-12), key
     assert result["scored_steps"] == 2 and result["shots_per_sequence"] == 50
 
 
