@@ -99,8 +99,11 @@ def test_pca_encoder_is_fitted_on_training_images_only():
     assert 100 < splits.train_codes.mean() < 155 and splits.train_codes.min() < 40 and splits.train_codes.max() > 215
     # Transforming test images changes nothing fitted and repeats exactly.
     state = (encoder.pca.components_.copy(), encoder.mean.copy(), encoder.std.copy())
-    np.testing.assert_array_equal(encoder.transform(x_test[y_test == 2]), splits.test_codes[y_test == 2])
-    for before, after in zip(state, (encoder.pca.components_, encoder.mean, encoder.std)):
+    # A subset goes through BLAS in other blocks than the whole batch, so a coordinate on a
+    # code boundary may land one code away; anything more would be a different map.
+    subset = encoder.transform(x_test[y_test == 2]).astype(int) - splits.test_codes[y_test == 2]
+    assert np.abs(subset).max() <= 1 and np.mean(subset != 0) < 0.02
+    for before, after in zip(state, (encoder.pca.components_, encoder.mean, encoder.std), strict=True):
         np.testing.assert_array_equal(before, after)
     np.testing.assert_array_equal(encoder.transform(x_train[train_idx]), splits.train_codes)  # PCA: same map
 

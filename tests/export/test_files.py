@@ -147,7 +147,8 @@ def test_what_the_devices_accept(device):
             repeat_until=cirq.KeyCondition(cirq.MeasurementKey("m")))),
     }
     for name, circuit in rejected.items():
-        with pytest.raises(ValueError):
+        reason = "nondeterministic repetitions" if name == "repeat until" else "not supported"
+        with pytest.raises(ValueError, match=reason):
             grid.validate_circuit(circuit)
         if name != "repeat until":
             assert cirq_google.CIRCUIT_SERIALIZER.deserialize(cirq_google.CIRCUIT_SERIALIZER.serialize(circuit)) == circuit
