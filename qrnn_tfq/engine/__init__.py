@@ -1,13 +1,14 @@
 """TensorFlow state-vector engine of the postselected QRNN recurrence (SPEC sections 2-4).
 
 Pure TF functions on tensors, no Keras: `neuron_factors` once per forward pass, `cell_step`
-per time step, `run_sequence` over a whole sequence.
+per time step, `run_sequence` over a whole sequence. Every call names its tensors: the
+topology and the weights (or factors) come first, the rest by keyword, in one order
+(inputs, targets, scored, measurement, seed, mask, state).
 """
 
 from qrnn_tfq.engine.base import Engine as Engine
 from qrnn_tfq.engine.base import StateVectorEngine as StateVectorEngine
 from qrnn_tfq.engine.base import check_memory as check_memory
-from qrnn_tfq.engine.base import get_engine as get_engine
 from qrnn_tfq.engine.factors import NeuronFactors as NeuronFactors
 from qrnn_tfq.engine.factors import QRNNWeights as QRNNWeights
 from qrnn_tfq.engine.factors import neuron_angles as neuron_angles
@@ -32,7 +33,6 @@ __all__ = [
     "apply_neuron",
     "cell_step",
     "check_memory",
-    "get_engine",
     "initial_state",
     "neuron_angles",
     "neuron_cos_sin",

@@ -19,6 +19,7 @@ from qrnn_tfq.engine.step import step_batch_last
 def sequence_vjp(
     config: QRNNConfig,
     weights: QRNNWeights,
+    *,
     input_words: tf.Tensor,
     measured_words: tf.Tensor,
     mask: tf.Tensor | None,
@@ -63,7 +64,8 @@ def sequence_vjp(
         with tf.GradientTape() as tape:
             tape.watch([previous, *leaves])
             out = step_batch_last(
-                config, type(factors)(*leaves), previous, input_word, measured, tf.zeros_like(step_mask), "target", unused_seed
+                config, type(factors)(*leaves), input_word=input_word, target_word=measured,
+                scored=tf.zeros_like(step_mask), measurement="target", seed=unused_seed, state=previous,
             )
             outputs = [out.probabilities, out.postselection, out.state]
             if masked:

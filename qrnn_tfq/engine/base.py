@@ -2,13 +2,13 @@
 
 A layer holds an `Engine` and calls `run` (a whole sequence) or `step` (one step, for
 `tf.keras.layers.RNN`); engines differ in how they simulate, not in what they return.
+Both take the topology and the weights, then everything else by keyword. The layers
+choose an engine by name (`qrnn_tfq.layers.engines`); this package knows no other engine.
 """
 
 from __future__ import annotations
 
 import abc
-import functools
-import importlib
 import os
 from typing import Any
 
@@ -17,7 +17,7 @@ import tensorflow as tf
 from qrnn_tfq.config import QRNNConfig
 from qrnn_tfq.engine import state_ops
 from qrnn_tfq.engine.factors import QRNNWeights, neuron_factors
-from qrnn_tfq.engine.compiled import compiled_run
+from qrnn_tfq.engine.compiled import CompiledRun
 from qrnn_tfq.engine.sequence import SequenceOutputs, initial_state, state_dtype
 from qrnn_tfq.engine.step import StepOutputs, cell_step
 
@@ -55,7 +55,7 @@ def _memory_message(config: QRNNConfig, batch: Any, steps: Any, need_gib: Any, d
 
 
 def check_memory(
-    config: QRNNConfig, batch_size: int | tf.Tensor, steps: int | tf.Tensor, dtype: tf.DType, training: bool
+    config: QRNNConfig, batch_size: int | tf.Tensor, steps: int | tf.Tensor, *, dtype: tf.DType, training: bool
 ) -> tf.Tensor | None:
     """Refuse a run that would clearly not fit in this machine's memory.
 
@@ -97,6 +97,7 @@ class Engine(abc.ABC):
         self,
         config: QRNNConfig,
         weights: QRNNWeights,
+        *,
         input_words: tf.Tensor,
         target_words: tf.Tensor,
         scored: tf.Tensor,
@@ -112,65 +113,71 @@ class Engine(abc.ABC):
         self,
         config: QRNNConfig,
         weights: QRNNWeights,
-        state: tf.Tensor,
+        *,
         input_word: tf.Tensor,
         target_word: tf.Tensor,
         scored: tf.Tensor,
         measurement: str,
         seed: tf.Tensor,
+        state: tf.Tensor,
     ) -> StepOutputs:
         """One step; arguments as `qrnn_tfq.engine.cell_step`, with weights instead of factors."""
 
 
 class StateVectorEngine(Engine):
-    """Postselected recurrence on batched real state vectors, XLA-compiled (SPEC section 7)."""
+    """Postselected recurrence on batched real state vectors, XLA-compiled (SPEC section 7).
+
+    Args:
+        jit_compile: compile with XLA (False: plain graphs).
+
+    Attributes:
+        compiled: the `CompiledRun` every `run` goes through; one engine shares its
+            compilations among all the layers that use it.
+    """
 
     name = "state_vector"
 
     def __init__(self, jit_compile: bool = True) -> None:
         self.jit_compile = jit_compile
-        self._run = compiled_run(jit_compile)
+        self.compiled = CompiledRun(jit_compile)
 
-    def run(self, config, weights, input_words, target_words, scored, measurement="target", seed=None, mask=None, state=None):
+    def run(
+        self,
+        config: QRNNConfig,
+        weights: QRNNWeights,
+        *,
+        input_words: tf.Tensor,
+        target_words: tf.Tensor,
+        scored: tf.Tensor,
+        measurement: str = "target",
+        seed: tf.Tensor | None = None,
+        mask: tf.Tensor | None = None,
+        state: tf.Tensor | None = None,
+    ) -> SequenceOutputs:
         dtype = weights.theta.dtype
         if state is None:
             state = initial_state(config, tf.shape(input_words)[0], dtype)
         state = state_ops.as_dtype(state, state_dtype(config, dtype))  # complex with amplified neurons
         seed = tf.zeros([2], tf.int32) if seed is None else tf.cast(seed, tf.int32)
         mask = None if mask is None else tf.cast(mask, tf.bool)
-        return self._run(config, measurement, weights, input_words, target_words, tf.cast(scored, tf.bool), seed, mask, state)
+        return self.compiled(
+            config, weights, input_words=input_words, target_words=target_words, scored=tf.cast(scored, tf.bool),
+            measurement=measurement, seed=seed, mask=mask, state=state,
+        )
 
-    def step(self, config, weights, state, input_word, target_word, scored, measurement, seed):
-        return cell_step(config, neuron_factors(config, weights), state, input_word, target_word, scored, measurement, seed)
-
-
-_ENGINES: dict[str, type[Engine]] = {StateVectorEngine.name: StateVectorEngine}
-# Engines whose module is imported only when first asked for: name -> (module, class).
-# "tfq" imports TensorFlow Quantum, which the state-vector engine does not need.
-_LAZY_ENGINES: dict[str, tuple[str, str]] = {"tfq": ("qrnn_tfq.tfq.engine", "TFQEngine")}
-
-
-def engine_names() -> list[str]:
-    """The names `get_engine` accepts."""
-    return sorted({*_ENGINES, *_LAZY_ENGINES})
-
-
-def get_engine(name: str, **options: Any) -> Engine:
-    """The engine called `name` (the layer's `engine` argument), one shared instance per
-    name and `options` (keyword arguments of the engine's constructor, e.g. `shots` and
-    `noise` of "tfq").
-
-    Sharing it shares its compiled functions: every layer of one configuration and input
-    shape reuses the same XLA compilation (seconds each) instead of compiling anew.
-    """
-    if name not in _ENGINES and name not in _LAZY_ENGINES:
-        raise ValueError(f"`engine` must be one of {engine_names()}, got {name!r}.")
-    return _shared_engine(name, tuple(sorted(options.items())))
-
-
-@functools.cache
-def _shared_engine(name: str, options: tuple[tuple[str, Any], ...]) -> Engine:
-    if name in _LAZY_ENGINES:
-        module, attribute = _LAZY_ENGINES[name]
-        return getattr(importlib.import_module(module), attribute)(**dict(options))
-    return _ENGINES[name](**dict(options))
+    def step(
+        self,
+        config: QRNNConfig,
+        weights: QRNNWeights,
+        *,
+        input_word: tf.Tensor,
+        target_word: tf.Tensor,
+        scored: tf.Tensor,
+        measurement: str,
+        seed: tf.Tensor,
+        state: tf.Tensor,
+    ) -> StepOutputs:
+        return cell_step(
+            config, neuron_factors(config, weights), input_word=input_word, target_word=target_word, scored=scored,
+            measurement=measurement, seed=seed, state=state,
+        )

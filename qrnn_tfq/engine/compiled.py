@@ -6,11 +6,13 @@ step from it. Besides being fast, this keeps the loop's intermediates inside XLA
 run nests in any outer graph (Keras `fit`, a user's `tf.function`): a compiled loop whose
 gradient were taken from outside would have to pass them across the XLA boundary, which
 TensorFlow cannot do.
+
+Compilations are cached by `tf.function`: `config` (a frozen dataclass) and `measurement`
+(a string) are static arguments, the tensors are keyed by dtype and shape, so a second
+call with the same ones runs the compiled code without tracing again.
 """
 
 from __future__ import annotations
-
-from typing import Callable
 
 import tensorflow as tf
 
@@ -20,29 +22,44 @@ from qrnn_tfq.engine.factors import QRNNWeights
 from qrnn_tfq.engine.sequence import SequenceOutputs, scan_sequence
 
 
-def compiled_run(jit_compile: bool = True) -> Callable[..., SequenceOutputs]:
-    """`run(config, measurement, weights, input_words, target_words, scored, seed, mask, state)`."""
-    options = dict(jit_compile=jit_compile, reduce_retracing=True, autograph=False)
-    forward = tf.function(scan_sequence, **options)
-    backward = tf.function(sequence_vjp, **options)
+class CompiledRun:
+    """`run_sequence` with every argument given, compiled forward and backward.
 
-    def run(
+    Args:
+        jit_compile: compile both passes with XLA (False: plain graphs, for debugging).
+
+    Attributes:
+        forward: the `tf.function` of `scan_sequence`.
+        backward: the `tf.function` of `sequence_vjp`.
+    """
+
+    def __init__(self, jit_compile: bool = True) -> None:
+        options = dict(jit_compile=jit_compile, reduce_retracing=True, autograph=False)
+        self.forward = tf.function(scan_sequence, **options)
+        self.backward = tf.function(sequence_vjp, **options)
+
+    def __call__(
+        self,
         config: QRNNConfig,
-        measurement: str,
         weights: QRNNWeights,
+        *,
         input_words: tf.Tensor,
         target_words: tf.Tensor,
         scored: tf.Tensor,
+        measurement: str,
         seed: tf.Tensor,
         mask: tf.Tensor | None,
         state: tf.Tensor,
     ) -> SequenceOutputs:
+        """The sequence's outputs, differentiable with respect to `weights` and `state`."""
+
         @tf.custom_gradient
         def differentiable(theta, phi, work_angles, start):
             # stop_gradient: an outer tape must not record the compiled call itself.
             detached = [tf.stop_gradient(t) for t in (theta, phi, work_angles, start)]
-            out, states_before = forward(
-                config, QRNNWeights(*detached[:3]), input_words, target_words, scored, measurement, seed, mask, detached[3]
+            out, states_before = self.forward(
+                config, QRNNWeights(*detached[:3]), input_words=input_words, target_words=target_words, scored=scored,
+                measurement=measurement, seed=seed, mask=mask, state=detached[3],
             )
 
             def grad(d_probabilities, d_measured, d_postselection, d_final_state, d_ancilla_success):
@@ -51,13 +68,13 @@ def compiled_run(jit_compile: bool = True) -> Callable[..., SequenceOutputs]:
                     tf.zeros_like(t) if d is None else d
                     for d, t in ((d_probabilities, out.probabilities), (d_postselection, out.postselection), (d_final_state, out.final_state))
                 ]
-                d_weights, d_start = backward(
-                    config, QRNNWeights(*detached[:3]), input_words, out.measured, mask, states_before, *upstream
+                d_weights, d_start = self.backward(
+                    config, QRNNWeights(*detached[:3]), input_words=input_words, measured_words=out.measured, mask=mask,
+                    states_before=states_before, d_probabilities=upstream[0], d_postselection=upstream[1],
+                    d_final_state=upstream[2],
                 )
                 return (*d_weights, d_start)
 
             return tuple(out), grad
 
         return SequenceOutputs(*differentiable(*weights, state))
-
-    return run

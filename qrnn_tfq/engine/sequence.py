@@ -43,6 +43,7 @@ def initial_state(config: QRNNConfig, batch_size: tf.Tensor | int, dtype: tf.DTy
 def scan_sequence(
     config: QRNNConfig,
     weights: QRNNWeights,
+    *,
     input_words: tf.Tensor,
     target_words: tf.Tensor,
     scored: tf.Tensor,
@@ -68,7 +69,10 @@ def scan_sequence(
         previous_state, previous_probabilities, _, _, _ = carry
         input_word, target_word, step_scored, step_mask, t = elems
         step_seed = tf.random.experimental.stateless_fold_in(seed, t) if measurement == "sample" else seed
-        out = step_batch_last(config, factors, previous_state, input_word, target_word, step_scored, measurement, step_seed)
+        out = step_batch_last(
+            config, factors, input_word=input_word, target_word=target_word, scored=step_scored,
+            measurement=measurement, seed=step_seed, state=previous_state,
+        )
         if not masked:
             return out.state, out.probabilities, out.measured, out.postselection, out.ancilla_success
         ones = tf.ones_like(out.postselection)
@@ -97,6 +101,7 @@ def scan_sequence(
 def run_sequence(
     config: QRNNConfig,
     weights: QRNNWeights,
+    *,
     input_words: tf.Tensor,
     target_words: tf.Tensor,
     scored: tf.Tensor,
@@ -127,5 +132,8 @@ def run_sequence(
         state = initial_state(config, tf.shape(input_words)[0], weights.theta.dtype)
     if seed is None:
         seed = tf.zeros([2], tf.int32)
-    outputs, _ = scan_sequence(config, weights, input_words, target_words, scored, measurement, seed, mask, state)
+    outputs, _ = scan_sequence(
+        config, weights, input_words=input_words, target_words=target_words, scored=scored, measurement=measurement,
+        seed=seed, mask=mask, state=state,
+    )
     return outputs

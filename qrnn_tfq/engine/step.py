@@ -97,7 +97,7 @@ def apply_neuron(config: QRNNConfig, state: tf.Tensor, neuron: int, cos: tf.Tens
 
 
 def choose_words(
-    probabilities: tf.Tensor, target: tf.Tensor, scored: tf.Tensor, measurement: str, seed: tf.Tensor
+    probabilities: tf.Tensor, *, target: tf.Tensor, scored: tf.Tensor, measurement: str, seed: tf.Tensor
 ) -> tf.Tensor:
     """The word to measure (SPEC section 4): the target, or at scored steps a sample or argmax.
 
@@ -120,12 +120,13 @@ def choose_words(
 def step_batch_last(
     config: QRNNConfig,
     factors: NeuronFactors,
-    state: tf.Tensor,
+    *,
     input_word: tf.Tensor,
     target_word: tf.Tensor,
     scored: tf.Tensor,
     measurement: str,
     seed: tf.Tensor,
+    state: tf.Tensor,
 ) -> StepOutputs:
     """`cell_step` on the internal layout: `state` (2^W, B) in and out."""
     dtype = state.dtype  # complex with amplified neurons, else real
@@ -136,7 +137,7 @@ def step_batch_last(
     )  # (B, 2^I)
     total = tf.reduce_sum(weights, axis=-1)  # (B,) the output neurons' ancilla success
     probabilities = weights * tf.square(state_ops.inverse_sqrt(total[:, None]))
-    measured = choose_words(probabilities, target_word, scored, measurement, seed)
+    measured = choose_words(probabilities, target=target_word, scored=scored, measurement=measurement, seed=seed)
     measured_one_hot = tf.one_hot(measured, config.num_words, dtype=probabilities.dtype)
     postselection = tf.reduce_sum(measured_one_hot * probabilities, axis=-1)  # (B,)
     # Measurement (step 7): project on the measured word's branch and renormalise.
@@ -155,24 +156,25 @@ def step_batch_last(
 def cell_step(
     config: QRNNConfig,
     factors: NeuronFactors,
-    state: tf.Tensor,
+    *,
     input_word: tf.Tensor,
     target_word: tf.Tensor,
     scored: tf.Tensor,
     measurement: str,
     seed: tf.Tensor,
+    state: tf.Tensor,
 ) -> StepOutputs:
     """One step: write `input_word`, run the stages, read p, measure, reset the in/out lanes.
 
     Args:
         config: the topology.
         factors: `neuron_factors` of this forward pass.
-        state: (B, 2^W) workspace state, unit norm.
         input_word: (B,) int32 word index read at this step.
         target_word: (B,) int32 word the output predicts (measured in training).
         scored: (B,) bool, steps where `measurement` chooses the measured word.
         measurement: "target" (teacher forcing), "sample" or "argmax".
         seed: (2,) int32 seed of the sample at this step.
+        state: (B, 2^W) workspace state, unit norm.
 
     Returns:
         `StepOutputs` with the next state (B, 2^W). A postselection of probability 0
@@ -180,5 +182,8 @@ def cell_step(
         with zero probabilities from then on and no gradient through it: the loss sees
         `log(tiny)` (`word_nll`), large and finite, never NaN.
     """
-    out = step_batch_last(config, factors, tf.transpose(state), input_word, target_word, scored, measurement, seed)
+    out = step_batch_last(
+        config, factors, input_word=input_word, target_word=target_word, scored=scored, measurement=measurement,
+        seed=seed, state=tf.transpose(state),
+    )
     return out._replace(state=tf.transpose(out.state))

@@ -1,4 +1,8 @@
-"""Keras layers: `QRNNCell` (one step, for `tf.keras.layers.RNN`) and `QRNN` (a sequence)."""
+"""Keras layers: `QRNNCell` (one step, for `tf.keras.layers.RNN`) and `QRNN` (a sequence).
+
+Importing this package registers both with Keras (`tf.keras.models.load_model` finds them);
+`engines` maps the layers' `engine` argument to an engine.
+"""
 
 from qrnn_tfq.layers.cell import QRNNCell as QRNNCell
 from qrnn_tfq.layers.qrnn import QRNN as QRNN

@@ -9,12 +9,15 @@ from typing import Any, Mapping
 import tensorflow as tf
 
 from qrnn_tfq.config import QRNNConfig
-from qrnn_tfq.engine import QRNNWeights, get_engine, initial_state
+from qrnn_tfq.engine import QRNNWeights, initial_state
+from qrnn_tfq.layers.engines import get_engine
 from qrnn_tfq.layers.words import all_valid, poison, scored_and_flags, split_inputs, words_and_flags
 
 _keras = tf.keras
 
-# The layers' topology arguments are exactly `QRNNConfig`'s fields (keyword-only, None: not given).
+# The layers' topology arguments are exactly `QRNNConfig`'s fields (keyword-only, None: not
+# given); the constructors spell them out, and tests/layers/test_layer_api.py checks both
+# signatures against `dataclasses.fields(QRNNConfig)`.
 TOPOLOGY_FIELDS = tuple(field.name for field in dataclasses.fields(QRNNConfig))
 # The other constructor arguments a QRNN layer stores and `get_config` returns.
 LAYER_OPTIONS = ("theta_stddev", "phi_stddev", "work_stddev", "measurement", "seed", "engine", "shots", "noise")
@@ -190,7 +193,10 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
         noise: float = 0.0,
         **kwargs: Any,
     ) -> None:
-        topology = {name: value for name, value in locals().items() if name in TOPOLOGY_FIELDS}
+        topology = dict(
+            workspace_lanes=workspace_lanes, io_lanes=io_lanes, stages=stages, degree=degree, order=order, bias=bias,
+            amplification=amplification, amplification_bound=amplification_bound, recurrence=recurrence,
+        )
         refuse_legacy_names(kwargs, type(self).__name__)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(f"`seed` must be an int or None, got {seed!r}.")
@@ -263,7 +269,8 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
         measurement = "target" if (training and target_bits is not None) else self.measurement
         state = states[0] if isinstance(states, (list, tuple)) else states
         out = self.engine.step(
-            self.config, self.weights_tuple, state, input_words, target_words, scored, measurement, self.sampling_seed()
+            self.config, self.weights_tuple, input_word=input_words, target_word=target_words, scored=scored,
+            measurement=measurement, seed=self.sampling_seed(), state=state,
         )
         # A graph's bad bit or flag (XLA drops the assertion) turns the sample into NaN.
         valid = all_valid(input_ok, target_ok, scored_ok)

@@ -16,9 +16,7 @@ import tensorflow as tf
 from qrnn_tfq.config import QRNNConfig
 from qrnn_tfq.engine import SequenceOutputs, check_memory
 from qrnn_tfq.engine.sequence import state_dtype
-from qrnn_tfq.layers.cell import (
-    LAYER_OPTIONS, TOPOLOGY_FIELDS, QRNNCell, refuse_legacy_names, topology_config, upgrade_config,
-)
+from qrnn_tfq.layers.cell import QRNNCell, refuse_legacy_names, topology_config, upgrade_config
 from qrnn_tfq.layers.words import poison, sequence_words
 
 _keras = tf.keras
@@ -163,9 +161,14 @@ class QRNN(_keras.layers.RNN):
         return_state: bool = False,
         **kwargs: Any,
     ) -> None:
-        arguments = locals()
-        topology = {name: arguments[name] for name in TOPOLOGY_FIELDS}
-        options = {name: arguments[name] for name in LAYER_OPTIONS}
+        topology = dict(
+            workspace_lanes=workspace_lanes, io_lanes=io_lanes, stages=stages, degree=degree, order=order, bias=bias,
+            amplification=amplification, amplification_bound=amplification_bound, recurrence=recurrence,
+        )
+        options = dict(
+            theta_stddev=theta_stddev, phi_stddev=phi_stddev, work_stddev=work_stddev, measurement=measurement,
+            seed=seed, engine=engine, shots=shots, noise=noise,
+        )
         refuse_legacy_names(kwargs, "QRNN")
         for name in _UNSUPPORTED:
             if kwargs.pop(name, False):
@@ -265,13 +268,14 @@ class QRNN(_keras.layers.RNN):
             mask = None if mask is None else tf.reverse(mask, [1])
         # Sizes unknown while tracing (a tf.data batch) are checked when the graph runs.
         sizes = [tf.shape(input_words)[axis] if n is None else n for axis, n in enumerate(input_words.shape)]
-        fits = check_memory(cfg, *sizes, state_dtype(cfg, cell.engine_dtype), bool(training))
+        fits = check_memory(cfg, *sizes, dtype=state_dtype(cfg, cell.engine_dtype), training=bool(training))
         if fits is not None:
             size, cut = _none_unless(fits, input_words, targets, scored, mask, start)
             input_words, targets, scored, mask, start = cut
         seed = cell.sampling_seed() if seed is None else tf.cast(seed, tf.int32)
         out = cell.engine.run(
-            cfg, cell.weights_tuple, input_words, targets, scored, measurement=chosen, seed=seed, mask=mask, state=start
+            cfg, cell.weights_tuple, input_words=input_words, target_words=targets, scored=scored, measurement=chosen,
+            seed=seed, mask=mask, state=start,
         )
         if fits is not None:
             out = tf.nest.map_structure(lambda t: _pad_to(t, size), out)

@@ -2,8 +2,8 @@
 `engine="tfq"`, and the word observables it measures.
 
 Importing this package imports TensorFlow Quantum (and TensorFlow); `import qrnn_tfq`
-and the state-vector engine do not. `qrnn_tfq.engine.get_engine("tfq", shots=..., noise=...)`
-imports it on first use.
+and the state-vector engine do not. The layers' engine registry
+(`qrnn_tfq.layers.engines.get_engine("tfq", shots=..., noise=...)`) imports it on first use.
 """
 
 from qrnn_tfq.tfq.engine import NOISE_TRAJECTORIES as NOISE_TRAJECTORIES

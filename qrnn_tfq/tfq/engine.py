@@ -37,7 +37,8 @@ What the outputs hold (`SequenceOutputs`):
                      more circuit per sample only to return it is not worth its cost.
 
 Circuits are built and serialized on first use, one per (config, length, readout step),
-and kept by the engine (`get_engine("tfq", ...)` shares one engine per option set).
+and kept by the engine (`qrnn_tfq.layers.engines.get_engine("tfq", ...)` shares one engine
+per option set).
 """
 
 from __future__ import annotations
@@ -218,7 +219,19 @@ class TFQEngine(Engine):
             probabilities /= tf.reduce_sum(probabilities, axis=-1, keepdims=True)
         return tf.reshape(probabilities, [batch, num_read, config.num_words])
 
-    def run(self, config, weights, input_words, target_words, scored, measurement="target", seed=None, mask=None, state=None):
+    def run(
+        self,
+        config: QRNNConfig,
+        weights: Any,
+        *,
+        input_words: tf.Tensor,
+        target_words: tf.Tensor,
+        scored: tf.Tensor,
+        measurement: str = "target",
+        seed: tf.Tensor | None = None,
+        mask: tf.Tensor | None = None,
+        state: tf.Tensor | None = None,
+    ) -> SequenceOutputs:
         """A whole sequence (arguments as `Engine.run`). `mask` and `state` must be None:
         every circuit starts from |0...0> and runs all its steps."""
         self.check_config(config)
@@ -242,7 +255,9 @@ class TFQEngine(Engine):
         probabilities = tf.cast(tf.transpose(probabilities, [1, 0, 2]), dtype)  # (B, T, 2^I)
         flat = tf.reshape(probabilities, [-1, config.num_words])
         seed = tf.zeros([2], tf.int32) if seed is None else tf.cast(seed, tf.int32)
-        measured = choose_words(flat, tf.reshape(target_words, [-1]), tf.reshape(scored, [-1]), measurement, seed)
+        measured = choose_words(
+            flat, target=tf.reshape(target_words, [-1]), scored=tf.reshape(scored, [-1]), measurement=measurement, seed=seed
+        )
         chosen = tf.reduce_sum(tf.one_hot(measured, config.num_words, dtype=dtype) * flat, axis=-1)
         measured = tf.reshape(measured, [batch, steps])
         postselection = tf.where(read[None, :], tf.reshape(chosen, [batch, steps]), tf.ones([batch, steps], dtype))
@@ -254,7 +269,19 @@ class TFQEngine(Engine):
             ancilla_success=tf.ones([batch, steps], dtype),
         )
 
-    def step(self, config, weights, state, input_word, target_word, scored, measurement, seed):
+    def step(
+        self,
+        config: QRNNConfig,
+        weights: Any,
+        *,
+        input_word: tf.Tensor,
+        target_word: tf.Tensor,
+        scored: tf.Tensor,
+        measurement: str,
+        seed: tf.Tensor,
+        state: tf.Tensor,
+    ) -> Any:
+        """Refused: see the message."""
         raise ValueError(
             "The TFQ engine runs whole sequences (one circuit from |0...0> per readout), not single steps: "
             "use QRNN(..., engine='tfq') instead of tf.keras.layers.RNN(QRNNCell(..., engine='tfq'))."

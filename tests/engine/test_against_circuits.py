@@ -87,8 +87,8 @@ def engine_cell(cfg, weights, workspace_state, word, dtype):
     words = cfg.num_words
     factors = neuron_factors(cfg, engine_weights(weights, dtype))
     states = tf.constant(np.repeat(workspace_state[None], words, 0), dtype)
-    out = cell_step(cfg, factors, states, tf.fill([words], word), tf.range(words), tf.zeros([words], tf.bool),
-                    "target", tf.zeros([2], tf.int32))
+    out = cell_step(cfg, factors, input_word=tf.fill([words], word), target_word=tf.range(words),
+                    scored=tf.zeros([words], tf.bool), measurement="target", seed=tf.zeros([2], tf.int32), state=states)
     return out.probabilities.numpy()[0], out.state.numpy()
 
 

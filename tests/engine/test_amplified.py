@@ -16,7 +16,7 @@ from qrnn_tfq.circuits import product_state, product_state_preparation, referenc
 from qrnn_tfq.circuits import simulate_postselected_tfq
 from qrnn_tfq.circuits.amplify import amplified_cell_circuit, amplified_neuron_circuit, num_amplified_ancillas
 from qrnn_tfq.config import QRNNConfig
-from qrnn_tfq.engine import QRNNWeights, apply_neuron, cell_step, neuron_factors, run_sequence
+from qrnn_tfq.engine import QRNNWeights, StateVectorEngine, apply_neuron, cell_step, neuron_factors, run_sequence
 from qrnn_tfq.engine.factors import applied_cos_sin
 from qrnn_tfq.engine.sequence import initial_state
 from qrnn_tfq.testing import random_weights, random_words
@@ -66,8 +66,9 @@ def test_amplified_cell_step_equals_reference_and_circuit(workspace, io, degree,
         bits = [(word >> (io - 1 - j)) & 1 for j in range(io)]
         full, success = reference.cell_step(cfg, bits, theta, phi, work, np.kron(np.eye(cfg.num_words)[0], psi))
         p_ref = np.sum(np.abs(full.reshape(cfg.num_words, -1)) ** 2, axis=1)
-        out = cell_step(cfg, neuron_factors(cfg, weights), tf.constant(psi[None]), tf.constant([word]),
-                        tf.constant([1]), tf.constant([False]), "target", tf.zeros([2], tf.int32))
+        out = cell_step(cfg, neuron_factors(cfg, weights), input_word=tf.constant([word]), target_word=tf.constant([1]),
+                        scored=tf.constant([False]), measurement="target", seed=tf.zeros([2], tf.int32),
+                        state=tf.constant(psi[None]))
         np.testing.assert_allclose(out.probabilities.numpy()[0], p_ref, atol=1e-10)
         np.testing.assert_allclose(out.ancilla_success.numpy()[0], success, rtol=1e-10)
         branch = full.reshape(cfg.num_words, -1)[1]
@@ -89,8 +90,9 @@ def test_postselected_ancilla_success_is_the_product_of_neuron_successes():
     theta, phi, work = _numpy(weights)
     for word, bits in ((0, [0, 0]), (2, [1, 0])):
         _, success = reference.cell_step(cfg, bits, theta, phi, work)
-        out = cell_step(cfg, neuron_factors(cfg, weights), initial_state(cfg, 1, tf.float64), tf.constant([word]),
-                        tf.constant([0]), tf.constant([False]), "target", tf.zeros([2], tf.int32))
+        out = cell_step(cfg, neuron_factors(cfg, weights), input_word=tf.constant([word]), target_word=tf.constant([0]),
+                        scored=tf.constant([False]), measurement="target", seed=tf.zeros([2], tf.int32),
+                        state=initial_state(cfg, 1, tf.float64))
         np.testing.assert_allclose(out.ancilla_success.numpy()[0], success, rtol=1e-10)
 
 
@@ -101,7 +103,8 @@ def test_amplification_raises_the_ancilla_success():
     successes = []
     for rounds in (0, 1, 3):
         cfg = QRNNConfig(3, 1, stages=1, degree=2, order=2, amplification=rounds)
-        successes.append(run_sequence(cfg, weights, inputs, targets, scored).ancilla_success.numpy())
+        out = run_sequence(cfg, weights, input_words=inputs, target_words=targets, scored=scored)
+        successes.append(out.ancilla_success.numpy())
     assert np.all(successes[1] > successes[0]) and np.all(successes[2] > successes[0])
     assert np.all(successes[2] > 1 - 2 * 16 * cfg.schedule.delta**2)  # 16 neurons, each >= 1 - delta^2
 
@@ -110,10 +113,10 @@ def test_amplified_gradients_match_finite_differences():
     cfg = QRNNConfig(2, 1, stages=1, degree=2, order=2, amplification=2)
     weights = random_weights(cfg, seed=7, spread=0.5)
     inputs, targets, scored = random_words(cfg, 3, 4, seed=2)
-    engine = qrnn_tfq.engine.get_engine("state_vector")
+    engine = StateVectorEngine()
 
     def loss(w):
-        out = engine.run(cfg, QRNNWeights(*w), inputs, targets, scored, "target")
+        out = engine.run(cfg, QRNNWeights(*w), input_words=inputs, target_words=targets, scored=scored, measurement="target")
         chosen = tf.gather(out.probabilities, targets, batch_dims=2)
         return -tf.reduce_sum(tf.math.log(chosen))
 

@@ -8,7 +8,7 @@ import qrnn_tfq  # noqa: F401
 import tensorflow as tf
 from qrnn_tfq.circuits import neuron_circuit, resolver
 from qrnn_tfq.config import QRNNConfig
-from qrnn_tfq.engine import get_engine
+from qrnn_tfq.engine import StateVectorEngine
 from qrnn_tfq.testing import random_weights, random_words
 
 
@@ -45,12 +45,15 @@ def test_coherent_engine_equals_unitary_circuit(workspace, io, stages, degree):
     cfg = QRNNConfig(workspace, io, stages=stages, degree=degree, order=0, recurrence="coherent")
     weights = random_weights(cfg, seed=workspace + io)
     inputs, targets, scored = random_words(cfg, 2, 4, seed=1)
-    out = get_engine("state_vector").run(cfg, weights, inputs, targets, scored, "target")
+    engine = StateVectorEngine()
+    out = engine.run(cfg, weights, input_words=inputs, target_words=targets, scored=scored, measurement="target")
     for b in range(2):
         np.testing.assert_allclose(out.probabilities.numpy()[b], circuit_probabilities(cfg, weights, inputs.numpy()[b]), atol=1e-10)
     np.testing.assert_allclose(out.ancilla_success.numpy(), 1.0, atol=1e-12)
     # Nothing is measured: the state does not depend on the targets or the measurement.
-    other = get_engine("state_vector").run(cfg, weights, inputs, (targets + 1) % cfg.num_words, scored, "argmax")
+    other = engine.run(
+        cfg, weights, input_words=inputs, target_words=(targets + 1) % cfg.num_words, scored=scored, measurement="argmax"
+    )
     np.testing.assert_allclose(other.probabilities.numpy(), out.probabilities.numpy(), atol=1e-12)
 
 
@@ -58,10 +61,10 @@ def test_coherent_gradients_match_finite_differences():
     cfg = QRNNConfig(2, 1, stages=1, degree=2, order=0, recurrence="coherent")
     weights = random_weights(cfg, seed=3, spread=0.7)
     inputs, targets, scored = random_words(cfg, 3, 5, seed=4)
-    engine = get_engine("state_vector")
+    engine = StateVectorEngine()
 
     def loss(w):
-        p = engine.run(cfg, w, inputs, targets, scored, "target").probabilities
+        p = engine.run(cfg, w, input_words=inputs, target_words=targets, scored=scored, measurement="target").probabilities
         return -tf.reduce_sum(tf.where(scored, tf.math.log(tf.gather(p, targets, batch_dims=2)), 0.0))
 
     variables = [tf.Variable(w) for w in weights]

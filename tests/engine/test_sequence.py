@@ -15,7 +15,9 @@ def test_norm_stays_one_over_1000_steps():
     cfg = QRNNConfig(4, 2, stages=1, degree=2, order=2)
     weights = random_weights(cfg, seed=0, dtype=tf.float32, spread=0.5)
     inputs, targets, scored = random_words(cfg, 8, 1000, seed=1)
-    out = StateVectorEngine().run(cfg, weights, inputs, targets, scored, measurement="sample", seed=tf.constant([1, 2]))
+    out = StateVectorEngine().run(
+        cfg, weights, input_words=inputs, target_words=targets, scored=scored, measurement="sample", seed=tf.constant([1, 2])
+    )
     np.testing.assert_allclose(tf.norm(out.final_state, axis=-1).numpy(), 1.0, atol=1e-5)
     np.testing.assert_allclose(tf.reduce_sum(out.probabilities, -1).numpy(), 1.0, atol=1e-5)
     assert np.all(out.postselection.numpy() > 0)
@@ -26,7 +28,9 @@ def test_measured_words_follow_the_protocol(measurement):
     cfg = QRNNConfig(3, 2, stages=1, degree=2)
     weights = random_weights(cfg, seed=2)
     inputs, targets, scored = random_words(cfg, 16, 12, seed=3)
-    out = run_sequence(cfg, weights, inputs, targets, scored, measurement, seed=tf.constant([5, 6]))
+    out = run_sequence(
+        cfg, weights, input_words=inputs, target_words=targets, scored=scored, measurement=measurement, seed=tf.constant([5, 6])
+    )
     measured, probs = out.measured.numpy(), out.probabilities.numpy()
     unscored = ~scored.numpy()
     assert np.array_equal(measured[unscored], targets.numpy()[unscored])
@@ -43,7 +47,12 @@ def test_sampling_is_seeded():
     weights = random_weights(cfg, seed=4)
     inputs, targets, _ = random_words(cfg, 64, 10, seed=5)
     scored = tf.ones_like(inputs, tf.bool)
-    runs = [run_sequence(cfg, weights, inputs, targets, scored, "sample", seed=tf.constant(s)).measured.numpy() for s in ([1, 2], [1, 2], [3, 4])]
+    runs = [
+        run_sequence(
+            cfg, weights, input_words=inputs, target_words=targets, scored=scored, measurement="sample", seed=tf.constant(s)
+        ).measured.numpy()
+        for s in ([1, 2], [1, 2], [3, 4])
+    ]
     assert np.array_equal(runs[0], runs[1])
     assert not np.array_equal(runs[0], runs[2])
 
@@ -59,7 +68,7 @@ def test_zero_probability_postselection_gives_no_nan():
     scored = tf.ones_like(inputs, tf.bool)
     for loss_fn in (word_nll, paper_shifted_loss):  # the paper's loss has a gradient at p = 0
         with tf.GradientTape() as tape:
-            out = StateVectorEngine().run(cfg, weights, inputs, targets, scored)
+            out = StateVectorEngine().run(cfg, weights, input_words=inputs, target_words=targets, scored=scored)
             loss = loss_fn(out.probabilities, targets, scored)
         grads = tape.gradient(loss, list(weights))
         assert out.postselection.numpy()[0, 0] == 0.0
@@ -76,7 +85,9 @@ def test_underflowing_postselection_in_float32_gives_no_nan():
     weights = [tf.Variable(w) for w in random_weights(cfg, seed=3, dtype=tf.float32, spread=0.01)]
     inputs, targets, scored = random_words(cfg, 8, 36, seed=4)
     with tf.GradientTape() as tape:
-        out = StateVectorEngine().run(cfg, type(random_weights(cfg, 0))(*weights), inputs, targets, scored)
+        out = StateVectorEngine().run(
+            cfg, type(random_weights(cfg, 0))(*weights), input_words=inputs, target_words=targets, scored=scored
+        )
         loss = paper_shifted_loss(out.probabilities, targets, scored)
     grads = tape.gradient(loss, weights)
     assert np.isfinite(loss.numpy())
@@ -88,11 +99,12 @@ def test_mask_freezes_state_and_repeats_output():
     weights = random_weights(cfg, seed=6)
     inputs, targets, scored = random_words(cfg, 4, 6, seed=7)
     mask = tf.constant([[True] * 6, [True, True, False, False, True, True], [True] * 6, [True, False, True, True, True, True]])
-    masked = run_sequence(cfg, weights, inputs, targets, scored, mask=mask)
+    masked = run_sequence(cfg, weights, input_words=inputs, target_words=targets, scored=scored, mask=mask)
     # Dropping the masked steps gives the same final state.
     for row in range(4):
         keep = mask.numpy()[row]
-        sub = run_sequence(cfg, weights, *(tf.boolean_mask(t[row : row + 1], keep, axis=1) for t in (inputs, targets, scored)))
+        kept = [tf.boolean_mask(t[row : row + 1], keep, axis=1) for t in (inputs, targets, scored)]
+        sub = run_sequence(cfg, weights, input_words=kept[0], target_words=kept[1], scored=kept[2])
         np.testing.assert_allclose(masked.final_state.numpy()[row], sub.final_state.numpy()[0], atol=1e-12)
     np.testing.assert_allclose(masked.probabilities.numpy()[1, 2], masked.probabilities.numpy()[1, 1])
 
@@ -103,8 +115,8 @@ def test_float32_agrees_with_float64():
     weights32 = type(weights)(*(tf.cast(w, tf.float32) for w in weights))
     inputs, targets, scored = random_words(cfg, 8, 30, seed=9)
     engine = StateVectorEngine()
-    out64 = engine.run(cfg, weights, inputs, targets, scored)
-    out32 = engine.run(cfg, weights32, inputs, targets, scored)
+    out64 = engine.run(cfg, weights, input_words=inputs, target_words=targets, scored=scored)
+    out32 = engine.run(cfg, weights32, input_words=inputs, target_words=targets, scored=scored)
     assert out64.probabilities.dtype == tf.float64 and out32.probabilities.dtype == tf.float32
     # 30 steps of about 20 neurons each: float32 rounding adds up to a few 1e-5.
     np.testing.assert_allclose(out32.probabilities.numpy(), out64.probabilities.numpy(), atol=1e-4)
@@ -118,7 +130,7 @@ def test_gradient_matches_finite_differences(jit_compile):
     engine = StateVectorEngine(jit_compile=jit_compile)
 
     def loss_of(w):
-        out = engine.run(cfg, w, inputs, targets, scored)
+        out = engine.run(cfg, w, input_words=inputs, target_words=targets, scored=scored)
         return word_nll(out.probabilities, targets, scored) + 0.3 * tf.reduce_mean(out.final_state)
 
     variables = [tf.Variable(w) for w in weights]

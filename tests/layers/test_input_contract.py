@@ -133,7 +133,7 @@ def test_unknown_batch_too_large_for_memory_asserts_in_a_graph(one_gib_machine):
     run = tf.function(lambda x: layer(x, training=True), input_signature=[tf.TensorSpec((None, None, I))])
     assert np.isfinite(run(tf.zeros((2, T, I))).numpy()).all()
     with pytest.raises(ValueError) as static:  # the message when the sizes are known up front
-        engine_base.check_memory(layer.qrnn_config, *BIG, tf.float32, True)
+        engine_base.check_memory(layer.qrnn_config, *BIG, dtype=tf.float32, training=True)
     assert "on a batch of 16384 x 64 steps needs about 1.5 GiB (float32, training=True), more than the 1.0 GiB" in str(static.value)
     with pytest.raises(tf.errors.InvalidArgumentError) as graph:
         run(tf.zeros((*BIG, I)))

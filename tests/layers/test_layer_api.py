@@ -35,13 +35,46 @@ def part(data, steps):
 # ---- keyword-only SPEC names, or a QRNNConfig ------------------------------------------
 
 
-@pytest.mark.parametrize("layer", [QRNN, QRNNCell])
-def test_topology_arguments_are_the_config_fields_by_keyword(layer):
+CONFIG_FIELDS = tuple(field.name for field in dataclasses.fields(QRNNConfig))
+
+
+@pytest.mark.parametrize("layer, own", [(QRNNCell, ()), (QRNN, ("return_sequences", "return_state"))])
+def test_signatures_are_the_config_fields_then_the_layer_options(layer, own):
+    # Written out for help() and IDEs; this keeps both from drifting from QRNNConfig.
     parameters = inspect.signature(layer.__init__).parameters
-    keyword_only = [name for name, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
-    assert tuple(keyword_only[: len(TOPOLOGY_FIELDS)]) == TOPOLOGY_FIELDS
-    assert tuple(keyword_only[len(TOPOLOGY_FIELDS): len(TOPOLOGY_FIELDS) + len(LAYER_OPTIONS)]) == LAYER_OPTIONS
+    keyword_only = tuple(name for name, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY)
+    assert keyword_only == CONFIG_FIELDS + LAYER_OPTIONS + own
+    assert TOPOLOGY_FIELDS == CONFIG_FIELDS
     assert [name for name, p in parameters.items() if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD] == ["self", "config"]
+    assert [name for name, p in parameters.items() if p.kind is inspect.Parameter.VAR_KEYWORD] == ["kwargs"]
+    assert all(parameters[name].default is None for name in CONFIG_FIELDS)  # None: QRNNConfig's default
+
+
+# Between them every field and option differs from its default, so an argument the
+# constructors forgot to pass on would show.
+NON_DEFAULT = [
+    (dict(workspace_lanes=3, io_lanes=2, stages=2, degree=3, order=1, bias=0.25, amplification=1, amplification_bound=0.3),
+     dict(theta_stddev=0.3, phi_stddev=0.02, work_stddev=0.03, measurement="sample", seed=7)),
+    (dict(workspace_lanes=2, io_lanes=1, order=0, recurrence="coherent"), dict(engine="tfq", shots=10, noise=0.01)),
+]
+
+
+def test_the_non_default_values_cover_every_field_and_option():
+    for name in CONFIG_FIELDS:
+        default = next(f.default for f in dataclasses.fields(QRNNConfig) if f.name == name)
+        assert any(name in fields and fields[name] != default for fields, _ in NON_DEFAULT), name
+    defaults = inspect.signature(QRNNCell.__init__).parameters
+    for name in LAYER_OPTIONS:
+        assert any(name in options and options[name] != defaults[name].default for _, options in NON_DEFAULT), name
+
+
+@pytest.mark.parametrize("fields, options", NON_DEFAULT)
+@pytest.mark.parametrize("layer", [QRNN, QRNNCell])
+def test_every_argument_reaches_the_config_or_the_options(layer, fields, options):
+    made = layer(**fields, **options)
+    cell = made.cell if layer is QRNN else made
+    assert cell.config == QRNNConfig(**fields)
+    assert {name: value for name, value in cell.options.items() if name in options} == options
 
 
 def test_config_or_fields_give_the_same_layer():

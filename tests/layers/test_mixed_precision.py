@@ -85,5 +85,8 @@ def test_global_mixed_float16_policy_fits_compiled_with_loss_scaling():
 @pytest.mark.parametrize("dtype", [tf.float16, tf.bfloat16, tf.float32, tf.float64])
 def test_choose_words_samples_every_float_dtype(dtype):
     probabilities = tf.constant([[0.0, 0.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0]], dtype)
-    words = choose_words(probabilities, tf.constant([3, 3]), tf.constant([True, False]), "sample", tf.constant([1, 2]))
+    words = choose_words(
+        probabilities, target=tf.constant([3, 3]), scored=tf.constant([True, False]), measurement="sample",
+        seed=tf.constant([1, 2]),
+    )
     assert words.numpy().tolist() == [2, 3]  # the certain word where scored, the target elsewhere

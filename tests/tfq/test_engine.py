@@ -9,7 +9,8 @@ import pytest
 import qrnn_tfq  # noqa: F401  (tf-keras before TensorFlow)
 import tensorflow as tf
 from qrnn_tfq.config import QRNNConfig
-from qrnn_tfq.engine import QRNNWeights, get_engine
+from qrnn_tfq.engine import QRNNWeights
+from qrnn_tfq.layers.engines import get_engine
 from qrnn_tfq.testing import random_weights, random_words
 from qrnn_tfq.tfq import TFQEngine, projector_signs
 
@@ -38,8 +39,8 @@ def test_distributions_equal_the_state_vector_engine(workspace, io, stages, degr
     config = _config(workspace, io, stages, degree)
     weights = random_weights(config, seed=workspace + 10 * io)
     inputs, targets, scored = _inputs(config)
-    exact = get_engine("state_vector").run(config, weights, inputs, targets, scored, "argmax")
-    out = get_engine("tfq").run(config, weights, inputs, targets, scored, "argmax")
+    exact = get_engine("state_vector").run(config, weights, input_words=inputs, target_words=targets, scored=scored, measurement="argmax")
+    out = get_engine("tfq").run(config, weights, input_words=inputs, target_words=targets, scored=scored, measurement="argmax")
     read = scored.numpy().any(axis=0)
     assert not read[1] and read[-1]
     np.testing.assert_allclose(out.probabilities.numpy()[:, read], exact.probabilities.numpy()[:, read], atol=1e-5)
@@ -54,7 +55,7 @@ def test_distributions_equal_the_state_vector_engine(workspace, io, stages, degr
 def _gradients(engine, config, weights, inputs, targets, scored, dtype):
     variables = [tf.Variable(tf.cast(w, dtype)) for w in weights]
     with tf.GradientTape() as tape:
-        out = engine.run(config, QRNNWeights(*variables), inputs, targets, scored, "target")
+        out = engine.run(config, QRNNWeights(*variables), input_words=inputs, target_words=targets, scored=scored, measurement="target")
         loss = _nll(out.probabilities, targets, scored)
     return np.concatenate([g.numpy().ravel() for g in tape.gradient(loss, variables)])
 
@@ -88,8 +89,8 @@ def test_shots_agree_within_sampling_error():
     weights = random_weights(config, seed=5)
     inputs, targets, scored = _inputs(config, batch=2, steps=3, seed=2)
     shots = 4000
-    exact = get_engine("tfq").run(config, weights, inputs, targets, scored).probabilities.numpy()
-    out = get_engine("tfq", shots=shots).run(config, weights, inputs, targets, scored)
+    exact = get_engine("tfq").run(config, weights, input_words=inputs, target_words=targets, scored=scored).probabilities.numpy()
+    out = get_engine("tfq", shots=shots).run(config, weights, input_words=inputs, target_words=targets, scored=scored)
     sampled = out.probabilities.numpy()
     read = scored.numpy().any(axis=0)
     np.testing.assert_allclose(sampled[:, read].sum(axis=-1), 1.0, atol=1e-6)
@@ -108,7 +109,7 @@ def test_shots_give_a_gradient():
     inputs, targets, scored = _inputs(config, batch=2, steps=2, seed=3)
     variables = [tf.Variable(w) for w in weights]
     with tf.GradientTape() as tape:
-        out = get_engine("tfq", shots=2000).run(config, QRNNWeights(*variables), inputs, targets, scored)
+        out = get_engine("tfq", shots=2000).run(config, QRNNWeights(*variables), input_words=inputs, target_words=targets, scored=scored)
         loss = _nll(out.probabilities, targets, scored)
     grads = tape.gradient(loss, variables)
     assert all(g is not None and np.all(np.isfinite(g.numpy())) for g in grads)
@@ -122,8 +123,8 @@ def test_noise_moves_the_distributions_toward_uniform():
     inputs, targets, _ = _inputs(config, batch=2, steps=3, seed=4)
     scored = tf.ones_like(inputs, tf.bool)
     read = scored.numpy().any(axis=0)
-    exact = get_engine("tfq").run(config, weights, inputs, targets, scored).probabilities.numpy()[:, read]
-    noisy = get_engine("tfq", noise=0.02).run(config, weights, inputs, targets, scored).probabilities.numpy()[:, read]
+    exact = get_engine("tfq").run(config, weights, input_words=inputs, target_words=targets, scored=scored).probabilities.numpy()[:, read]
+    noisy = get_engine("tfq", noise=0.02).run(config, weights, input_words=inputs, target_words=targets, scored=scored).probabilities.numpy()[:, read]
     np.testing.assert_allclose(noisy.sum(axis=-1), 1.0, atol=1e-6)
     assert np.all((noisy >= 0) & (noisy <= 1))
     # Depolarizing noise contracts every distribution toward uniform (1000 trajectories:
@@ -146,17 +147,18 @@ def test_errors_name_the_bad_value():
     inputs, targets, scored = random_words(postselected, 1, 2, seed=0)
     engine = get_engine("tfq")
     with pytest.raises(ValueError, match="only the coherent recurrence.*got recurrence='postselected', order=2"):
-        engine.run(postselected, weights, inputs, targets, scored)
+        engine.run(postselected, weights, input_words=inputs, target_words=targets, scored=scored)
     config = _config()
     weights = random_weights(config, seed=0)
     with pytest.raises(ValueError, match="cannot mask steps"):
-        engine.run(config, weights, inputs, targets, scored, mask=tf.ones_like(scored))
+        engine.run(config, weights, input_words=inputs, target_words=targets, scored=scored, mask=tf.ones_like(scored))
     with pytest.raises(ValueError, match=r"starts every sequence from \|0...0>"):
-        engine.run(config, weights, inputs, targets, scored, state=tf.ones([1, 4]))
+        engine.run(config, weights, input_words=inputs, target_words=targets, scored=scored, state=tf.ones([1, 4]))
     with pytest.raises(ValueError, match="`measurement` must be one of .*got 'mode'"):
-        engine.run(config, weights, inputs, targets, scored, "mode")
+        engine.run(config, weights, input_words=inputs, target_words=targets, scored=scored, measurement="mode")
     with pytest.raises(ValueError, match="runs whole sequences.*QRNN\\(..., engine='tfq'\\)"):
-        engine.step(config, weights, tf.ones([1, 4]), inputs[:, 0], targets[:, 0], scored[:, 0], "target", tf.zeros([2], tf.int32))
+        engine.step(config, weights, input_word=inputs[:, 0], target_word=targets[:, 0], scored=scored[:, 0],
+                    measurement="target", seed=tf.zeros([2], tf.int32), state=tf.ones([1, 4]))
     with pytest.raises(ValueError, match="adjoint differentiator needs exact expectations"):
         TFQEngine(shots=10, differentiator="adjoint")
     with pytest.raises(ValueError, match="`differentiator` must be None or one of .*got 'backprop'"):
