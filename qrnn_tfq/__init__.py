@@ -6,21 +6,21 @@ was already imported with Keras 3.
 
 TensorFlow itself loads only when a name that needs it is first used (`QRNN`,
 `QRNNCell`, the losses and metrics; PEP 562 module `__getattr__`), so that
-`import qrnn_tfq.circuits` and `qrnn_tfq.QRNNConfig` stay free of TensorFlow. When
-TensorFlow is imported (before or after this package), the layers, losses and metrics
-load with it, so `tf.keras.models.load_model` finds the package's Keras classes.
+`import qrnn_tfq.circuits` and `qrnn_tfq.QRNNConfig` stay free of TensorFlow. Nothing
+else happens on import: a Keras class registers when the module that defines it is
+imported (any of the names above imports the layers, losses and metrics), and
+`load_model` reads a saved `.keras` model with all of the package's classes registered.
 """
 
 import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
-from qrnn_tfq._keras import load_with_tensorflow, require_legacy_keras
+from qrnn_tfq._keras import load_model as load_model
+from qrnn_tfq._keras import require_legacy_keras as _require_legacy_keras
+from qrnn_tfq.config import QRNNConfig as QRNNConfig
 
-require_legacy_keras()
-load_with_tensorflow(("qrnn_tfq.layers", "qrnn_tfq.losses", "qrnn_tfq.metrics"))
-
-from qrnn_tfq.config import QRNNConfig as QRNNConfig  # noqa: E402
+_require_legacy_keras()
 
 if _TYPE_CHECKING:  # the lazy names, for type checkers and readers
     from qrnn_tfq.layers import QRNN as QRNN
@@ -56,6 +56,7 @@ __all__ = [
     "TargetProbability",
     "WordAccuracy",
     "WordCrossEntropy",
+    "load_model",
 ]
 
 

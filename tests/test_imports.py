@@ -1,4 +1,5 @@
-"""What importing the package loads: the circuits need no TensorFlow, the layers load it lazily.
+"""What importing the package loads: the circuits need no TensorFlow, the layers load it lazily,
+and importing changes nothing global beyond selecting tf-keras.
 
 Each check runs in a fresh interpreter, since this test process has long imported TensorFlow.
 """
@@ -50,9 +51,10 @@ def test_circuits_and_config_import_no_tensorflow():
     assert out.strip() == "[] 1 True"
 
 
-def test_lazy_names_load_tensorflow_with_legacy_keras(tmp_path):
-    # A saved model with the package's layer, loss and metric loads after plain
-    # `import qrnn_tfq; import tensorflow`: TensorFlow's import loads the Keras classes.
+def test_importing_changes_nothing_but_the_keras_choice_and_load_model_registers(tmp_path):
+    # `import qrnn_tfq` sets TF_USE_LEGACY_KERAS and nothing else: no import hook, and
+    # importing TensorFlow after it loads none of the package. The Keras classes register
+    # when their modules are imported; `qrnn_tfq.load_model` imports them all.
     layer = qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=1, stages=0, degree=1, measurement="argmax", seed=0)
     model = tf.keras.Sequential([tf.keras.Input((None, 1)), layer])
     model.compile(loss=qrnn_tfq.WordCrossEntropy(), metrics=[qrnn_tfq.MinPostselectionProbability()])
@@ -63,12 +65,21 @@ def test_lazy_names_load_tensorflow_with_legacy_keras(tmp_path):
     out = _run(f"""
         import os, sys
         import numpy as np
+        finders = list(sys.meta_path)
         import qrnn_tfq
+        assert sys.meta_path == finders, sys.meta_path
         assert "tensorflow" not in sys.modules
         import tensorflow as tf
-        # No package name used yet: importing TensorFlow registered the Keras classes.
-        model = tf.keras.models.load_model({str(tmp_path / "model.keras")!r})
+        from tf_keras.src.saving import object_registration
+        package = sorted(m for m in sys.modules if m.startswith("qrnn_tfq."))
+        assert package == ["qrnn_tfq._keras", "qrnn_tfq.amplification", "qrnn_tfq.config"], package
+        assert object_registration.get_registered_object("qrnn_tfq>QRNN") is None
+        model = qrnn_tfq.load_model({str(tmp_path / "model.keras")!r})
         from qrnn_tfq import QRNN
+        assert isinstance(model.layers[0], QRNN), model.layers
+        assert [m.name for m in model.compiled_metrics._user_metrics] == ["min_postselection"]
+        for name in ("RecurrentBaseline", "SequenceTaskModel", "WordCrossEntropy", "QRNNCell"):
+            assert object_registration.get_registered_object(f"qrnn_tfq>{{name}}") is not None, name
         assert set(qrnn_tfq.__all__) <= set(dir(qrnn_tfq)), dir(qrnn_tfq)
         assert all(getattr(qrnn_tfq, name) is not None for name in qrnn_tfq.__all__)
         try:
@@ -77,9 +88,6 @@ def test_lazy_names_load_tensorflow_with_legacy_keras(tmp_path):
             assert "NoSuchName" in str(error)
         else:
             raise AssertionError("qrnn_tfq.NoSuchName did not raise")
-        model = tf.keras.models.load_model({str(tmp_path / "model.keras")!r})
-        assert isinstance(model.layers[0], QRNN), model.layers
-        assert [m.name for m in model.compiled_metrics._user_metrics] == ["min_postselection"]
         np.save({str(tmp_path / "out.npy")!r}, model.predict(np.load({str(tmp_path / "bits.npy")!r}), verbose=0))
         print(os.environ["TF_USE_LEGACY_KERAS"], tf.keras.Model.__module__.split(".")[0])
     """)
@@ -87,17 +95,19 @@ def test_lazy_names_load_tensorflow_with_legacy_keras(tmp_path):
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, atol=1e-6)
 
 
-@pytest.mark.parametrize("first", ["qrnn_tfq.engine", "qrnn_tfq.losses"])
-def test_a_tensorflow_module_of_the_package_imported_first(first):
-    # TensorFlow loads inside this import; the layers must load after it, not meet it half-done.
-    out = _run(f"""
-        import {first}
+def test_a_class_registers_when_its_module_is_imported():
+    # The engine loads TensorFlow, not the layers; importing the layers registers them.
+    out = _run("""
+        import qrnn_tfq.engine
         import sys
-        import tensorflow as tf
         from tf_keras.src.saving import object_registration
-        print(object_registration.get_registered_object("qrnn_tfq>QRNN").__name__)
+        before = object_registration.get_registered_object("qrnn_tfq>QRNN")
+        assert "qrnn_tfq.layers" not in sys.modules and "tensorflow_quantum" not in sys.modules
+        import qrnn_tfq.layers
+        assert "qrnn_tfq.tfq" not in sys.modules  # the TFQ engine loads when a layer asks for it
+        print(before, object_registration.get_registered_object("qrnn_tfq>QRNN").__name__)
     """)
-    assert out.split()[-1] == "QRNN"
+    assert out.split()[-2:] == ["None", "QRNN"]
 
 
 def test_the_library_imports_nothing_from_the_programs():
