@@ -39,7 +39,9 @@ def test_amplified_neuron_equals_cirq_and_tfq(workspace, io, degree, order, roun
     ancillas = cirq.LineQubit.range(cfg.num_lanes, cfg.num_lanes + num_amplified_ancillas(cfg))
     cos, sin = applied_cos_sin(cfg, weights)
     angles = np.random.default_rng(order).uniform(0, 2 * np.pi, cfg.num_lanes)
-    inputs = [(np.eye(2**cfg.num_lanes)[3 % 2**cfg.num_lanes], cirq.Circuit(cirq.X(lanes[-1]), cirq.X(lanes[-2]))),
+    basis = 3 % 2**cfg.num_lanes  # a basis state, prepared by X on its 1 bits (lane 0 most significant)
+    basis_preparation = cirq.Circuit(cirq.X(lanes[q]) for q in range(cfg.num_lanes) if basis >> (cfg.num_lanes - 1 - q) & 1)
+    inputs = [(np.eye(2**cfg.num_lanes)[basis], basis_preparation),
               (product_state(angles), product_state_preparation(lanes, angles))]
     for neuron in range(cfg.num_neurons):
         for state, preparation in inputs:
@@ -48,8 +50,6 @@ def test_amplified_neuron_equals_cirq_and_tfq(workspace, io, degree, order, roun
             got, _ = simulate_postselected(circuit, lanes, state, params, real=False)
             np.testing.assert_allclose(got, want, atol=1e-5)
             unitary = amplified_neuron_circuit(cfg, neuron, lanes, ancillas, cfg.schedule, measure_success=False)
-            if np.count_nonzero(state) == 1 and preparation is not None:
-                preparation = cirq.Circuit(cirq.X(lanes[q]) for q in range(cfg.num_lanes) if (3 % 2**cfg.num_lanes) >> (cfg.num_lanes - 1 - q) & 1)
             got_tfq, _ = simulate_postselected_tfq(preparation + unitary, lanes, params, real=False)
             np.testing.assert_allclose(got_tfq, want, atol=1e-5)
 

@@ -9,6 +9,7 @@ import pytest
 import qrnn_tfq
 import tensorflow as tf
 from qrnn_tfq import QRNN, QRNNCell
+from qrnn_tfq.circuits import reference
 
 T, I = 6, 2
 
@@ -55,16 +56,32 @@ def test_seeded_initialisers_reproduce():
 
 
 def test_return_state_and_last_output():
-    layer = QRNN(workspace_lanes=3, io_lanes=I, seed=2, return_sequences=False, return_state=True)
-    output, state = layer(sequences(), training=True)
+    layer = QRNN(workspace_lanes=3, io_lanes=I, seed=2, return_sequences=False, return_state=True, theta_stddev=1.0)
+    data = sequences()
+    output, state = layer(data, training=True)
     assert output.shape == (4, 4) and state.shape == (4, 8)
     np.testing.assert_allclose(tf.norm(state, axis=-1).numpy(), 1.0, atol=1e-6)
+    # The values: the last step and final state of the step-by-step RNN(QRNNCell).
+    stepwise, stepwise_state = tf.keras.layers.RNN(layer.cell, return_state=True)(as_cell_inputs(data), training=True)
+    np.testing.assert_allclose(output.numpy(), stepwise.numpy(), atol=1e-5)
+    np.testing.assert_allclose(state.numpy(), stepwise_state.numpy(), atol=1e-5)
 
 
 def test_inputs_without_targets_run_free():
-    layer = QRNN(workspace_lanes=3, io_lanes=I, seed=3, measurement="argmax")
-    out = layer(sequences()["inputs"])
-    np.testing.assert_allclose(tf.reduce_sum(out, -1).numpy(), 1.0, atol=1e-5)
+    # Without targets every step is scored and measures its most likely word.
+    layer = QRNN(workspace_lanes=3, io_lanes=I, seed=3, measurement="argmax", theta_stddev=1.0, phi_stddev=1.0)
+    bits = sequences()["inputs"]
+    out = layer(bits).numpy()
+    np.testing.assert_allclose(out.sum(-1), 1.0, atol=1e-5)
+    stepwise = tf.keras.layers.RNN(layer.cell, return_sequences=True)(tf.constant(bits))
+    np.testing.assert_allclose(out, stepwise.numpy(), atol=1e-5)
+    # Teacher-forcing the words it measured replays the same run.
+    run = layer.run_sequences(bits)
+    measured = run.measured.numpy()  # (B, T) word indices
+    np.testing.assert_array_equal(measured, run.probabilities.numpy().argmax(-1))  # one run: its own argmax
+    shifts = np.arange(I - 1, -1, -1)
+    targets = ((measured[..., None] >> shifts) & 1).astype("float32")  # words as bits, lane 0 first
+    np.testing.assert_allclose(layer({"inputs": bits, "targets": targets}, training=True).numpy(), out, atol=1e-6)
 
 
 def test_config_round_trip():
@@ -113,10 +130,34 @@ def test_functional_model_fits_and_round_trips(tmp_path):
     )
 
 
+def reference_forced(config, weights, data):
+    """Teacher-forced word distributions (B, T, 2^I) from the numpy reference cell (float64)."""
+    theta, phi, work = (np.asarray(w, np.float64) for w in weights)
+    out = np.zeros((*data["inputs"].shape[:2], config.num_words))
+    for b, (inputs, targets) in enumerate(zip(data["inputs"], data["targets"], strict=True)):
+        psi = np.eye(2**config.workspace_lanes)[0]
+        for t, (bits, target_bits) in enumerate(zip(inputs.astype(int), targets.astype(int), strict=True)):
+            full, _ = reference.cell_step(config, list(bits), theta, phi, work, np.kron(np.eye(config.num_words)[0], psi))
+            blocks = full.reshape(config.num_words, -1)
+            out[b, t] = np.sum(blocks**2, axis=1)
+            target = int("".join(map(str, target_bits)), 2)
+            psi = blocks[target] / np.linalg.norm(blocks[target])
+    return out
+
+
 def test_float64_layer():
-    layer = QRNN(workspace_lanes=3, io_lanes=I, seed=4, dtype="float64")
-    out = layer(sequences(), training=True)
+    layer = QRNN(workspace_lanes=3, io_lanes=I, seed=4, dtype="float64", theta_stddev=1.0, phi_stddev=1.0)
+    data = sequences()
+    out = layer(data, training=True)
     assert out.dtype == tf.float64 and layer.weights[0].dtype == tf.float64
+    expected = reference_forced(layer.qrnn_config, layer.get_weights(), data)
+    np.testing.assert_allclose(out.numpy(), expected, atol=1e-12)  # float64 all through
+    single = QRNN(workspace_lanes=3, io_lanes=I, seed=4, theta_stddev=1.0, phi_stddev=1.0)
+    single(data)
+    single.set_weights([w.astype("float32") for w in layer.get_weights()])
+    float32 = single(data, training=True).numpy()
+    np.testing.assert_allclose(float32, expected, atol=1e-5)
+    assert np.abs(float32 - expected).max() > np.abs(out.numpy() - expected).max()  # float64 is the more precise
 
 
 def test_masking_layer_freezes_state():
