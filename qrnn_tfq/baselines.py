@@ -19,7 +19,7 @@ orthogonal (per gate for the LSTM), biases 0, and the read-out as `nn.Linear`'s 
 a batch (never the targets: a classical model is not postselected) and returns softmax
 word distributions (B, T, 2^I), so it trains on the same data, loss, scored steps and
 stopping rule as the QRNN. `run_segment` continues from a given state, for the gradient
-study (`qrnn_tfq.gradients`).
+study (`train.studies.experiments.gradient_norms`).
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 import json
 
 import pytest
+import tensorflow as tf
 
-from qrnn_tfq import bench
+from train.studies import bench
 
 
 def test_bench_runs_tiny_case(capsys):
@@ -22,6 +23,8 @@ def test_amplitude_update_count():
     assert case.amplitude_updates() == (40 * 256 + 2 * 1024) * 99 * 100
 
 
-def test_gpu_without_gpu_is_refused():
-    with pytest.raises(SystemExit):
+def test_gpu_without_gpu_is_refused(monkeypatch, capsys):
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])  # any machine: no GPU
+    with pytest.raises(SystemExit, match="2"):
         bench.main(["--device", "gpu", "--cases", "tiny"])
+    assert "error: --device gpu: TensorFlow sees no GPU on this machine." in capsys.readouterr().err

@@ -1,20 +1,20 @@
-"""Tests for qrnn_tfq/gradients.py: the split of the loss gradient into the part through
-the first steps and the rest, against finite differences, for the QRNN and a baseline."""
+"""Tests for train/studies/experiments/gradient_norms.py: the split of the loss gradient into
+the part through the first steps and the rest, against finite differences, for the QRNN
+and a baseline."""
 
 from __future__ import annotations
-
-import qrnn_tfq  # noqa: F401  (selects tf-keras before TensorFlow loads)
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+import qrnn_tfq
 from data.sequences import task_by_name
 from qrnn_tfq.baselines import RecurrentBaseline
-from qrnn_tfq.gradients import measure_gradients, segment_runner, split_step
 from qrnn_tfq.layers.words import bits_to_words
 from qrnn_tfq.losses import LOSSES
 from qrnn_tfq.training import QRNNSequenceModel
+from train.studies.experiments.gradient_norms import measure_gradients, segment_runner, split_step
 
 BATCH = task_by_name("dna", length=8, protocol="paper").sample(3, seed=2)  # 7 steps
 FRACTION = 0.3  # k = 2
@@ -48,20 +48,25 @@ def _split_loss(model, first_weights, loss):
 
 @pytest.mark.parametrize("name, loss", [("qrnn", "paper"), ("rnn", "paper"), ("rnn", "nll")])
 def test_early_gradient_matches_finite_differences(name, loss):
+    """The early gradient against central differences of the split loss along random
+    directions (and along itself, which gives its norm): a wrong vector fails almost surely."""
     model = _models()[name]
     measured = measure_gradients(model, BATCH, loss, FRACTION)
     own = [w.numpy() for w in model.trainable_weights]
-    step, early = 1e-6, []
-    for index, value in enumerate(own):
-        for position in np.ndindex(value.shape):
-            shifted = []
-            for sign in (1, -1):
-                weights = [v.copy() for v in own]
-                weights[index][position] += sign * step
-                shifted.append(_split_loss(model, weights, loss))
-            early.append((shifted[0] - shifted[1]) / (2 * step))
+    early = np.concatenate([g.ravel() for g in measured.early_gradient])
+    rng = np.random.default_rng(0)
+    directions = [rng.normal(size=early.size) for _ in range(3)] + [early / np.linalg.norm(early)]
+    step = 1e-6
+    for direction in directions:
+        shifted = []
+        for sign in (1, -1):
+            flat = np.concatenate([v.ravel() for v in own]) + sign * step * direction
+            weights = np.split(flat, np.cumsum([v.size for v in own])[:-1])
+            shifted.append(_split_loss(model, [w.reshape(v.shape) for w, v in zip(weights, own, strict=True)], loss))
+        np.testing.assert_allclose((shifted[0] - shifted[1]) / (2 * step), early @ direction,
+                                   rtol=1e-6, atol=1e-9 * np.linalg.norm(direction) * np.linalg.norm(early))
     assert measured.split_step == 2 and measured.steps == 7
-    np.testing.assert_allclose(measured.early_gradient_norm, np.linalg.norm(early), rtol=1e-6)
+    np.testing.assert_allclose(measured.early_gradient_norm, np.linalg.norm(early), rtol=1e-12)
     assert measured.loss == pytest.approx(_split_loss(model, own, loss), rel=1e-12)
 
 

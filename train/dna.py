@@ -22,12 +22,11 @@ from __future__ import annotations
 import argparse
 from typing import Any, Sequence
 
-from train import common  # first: they select tf-keras before TensorFlow loads
+from data.sequences import PROTOCOLS
+from train.core import arguments, sequence_runs
+from train.core.config import DnaRun
 
-from data.sequences import PROTOCOLS, TaskSpec, task_by_name  # noqa: E402
-from train import arguments  # noqa: E402
-
-PROGRAM = "train.dna"
+PROGRAM = DnaRun.PROGRAM
 DEFAULTS = arguments.Defaults(workspace_lanes=5, stages=1, degree=3, batch=128, val_batch=128, lr=0.01)
 
 
@@ -37,27 +36,18 @@ def make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--length", type=arguments.positive_int, required=True, help="words per sequence L")
     parser.add_argument("--protocol", choices=PROTOCOLS, default="paper", help="target protocol (default paper)")
-    common.add_shared_arguments(parser, DEFAULTS)
+    sequence_runs.add_shared_arguments(parser, DEFAULTS)
     return parser
 
 
-def task_of(args: argparse.Namespace) -> TaskSpec:
-    """The task of the arguments.
-
-    Raises:
-        ValueError: a length the task refuses.
-    """
-    return task_by_name("dna", length=args.length, protocol=args.protocol)
-
-
-def prefix(args: argparse.Namespace) -> str:
+def prefix(args: DnaRun) -> str:
     """The default folder's name stem."""
     return f"dna-L{args.length}-{args.protocol}" + ("" if args.model == "qrnn" else f"-{args.model}")
 
 
-def settings(**values: Any) -> argparse.Namespace:
-    """The filled arguments of `python -m train.dna` with `values` (by dest), as `main` runs them."""
-    return arguments.settings(make_parser(), DEFAULTS, **values)
+def settings(**values: Any) -> DnaRun:
+    """The configuration `python -m train.dna` runs with `values` (by dest), as `main` builds it."""
+    return arguments.settings(make_parser(), DEFAULTS, DnaRun, **values)
 
 
 def command(values: dict[str, Any]) -> str:
@@ -67,8 +57,10 @@ def command(values: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None, callbacks: Sequence[Any] | None = None) -> list[dict]:
     """Parse `argv`, train every seed and return the per-seed summaries; `callbacks` (Keras
-    callbacks) go to every seed's `Trainer`."""
-    return common.run_program(make_parser(), argv, DEFAULTS, task_of, prefix, PROGRAM, callbacks)
+    callbacks) go to every seed's training."""
+    parser = make_parser()
+    run = sequence_runs.parse(parser, argv, DEFAULTS, DnaRun)
+    return sequence_runs.run_program(parser, run, prefix(run), callbacks)
 
 
 if __name__ == "__main__":

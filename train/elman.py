@@ -18,12 +18,10 @@ from __future__ import annotations
 import argparse
 from typing import Any, Sequence
 
-from train import common  # first: they select tf-keras before TensorFlow loads
+from train.core import arguments, sequence_runs
+from train.core.config import ElmanRun
 
-from data.sequences import TaskSpec, task_by_name  # noqa: E402
-from train import arguments  # noqa: E402
-
-PROGRAM = "train.elman"
+PROGRAM = ElmanRun.PROGRAM
 TASKS = ("memorize", "xor", "letters")
 TASK_DEFAULTS = {
     "xor": arguments.Defaults(workspace_lanes=4, stages=1, degree=3, batch=8, val_batch=16, lr=0.005),
@@ -39,28 +37,19 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--task", choices=TASKS, required=True, help="the sequence task")
     parser.add_argument("--length", type=arguments.positive_int,
                         help="words per sequence (default: xor/letters 36, memorize 20)")
-    common.add_shared_arguments(parser, TASK_DEFAULTS)
+    sequence_runs.add_shared_arguments(parser, TASK_DEFAULTS)
     return parser
 
 
-def task_of(args: argparse.Namespace) -> TaskSpec:
-    """The task of the arguments.
-
-    Raises:
-        ValueError: a length the task refuses.
-    """
-    return task_by_name(args.task, **({} if args.length is None else {"length": args.length}))
-
-
-def prefix(args: argparse.Namespace) -> str:
+def prefix(args: ElmanRun) -> str:
     """The default folder's name stem."""
     return f"elman-{args.task}" if args.model == "qrnn" else f"elman-{args.task}-{args.model}"
 
 
-def settings(**values: Any) -> argparse.Namespace:
-    """The filled arguments of `python -m train.elman` with `values` (by dest, `task` among
-    them), as `main` runs them (for the studies of `train.experiments`)."""
-    return arguments.settings(make_parser(), TASK_DEFAULTS[values["task"]], **values)
+def settings(**values: Any) -> ElmanRun:
+    """The configuration `python -m train.elman` runs with `values` (by dest, `task` among
+    them), as `main` builds it (for the studies of `train.studies.experiments`)."""
+    return arguments.settings(make_parser(), TASK_DEFAULTS[values["task"]], ElmanRun, **values)
 
 
 def command(values: dict[str, Any]) -> str:
@@ -70,8 +59,10 @@ def command(values: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None, callbacks: Sequence[Any] | None = None) -> list[dict]:
     """Parse `argv`, train every seed and return the per-seed summaries; `callbacks` (Keras
-    callbacks) go to every seed's `Trainer`."""
-    return common.run_program(make_parser(), argv, TASK_DEFAULTS, task_of, prefix, PROGRAM, callbacks)
+    callbacks) go to every seed's training."""
+    parser = make_parser()
+    run = sequence_runs.parse(parser, argv, TASK_DEFAULTS, ElmanRun)
+    return sequence_runs.run_program(parser, run, prefix(run), callbacks)
 
 
 if __name__ == "__main__":

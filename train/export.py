@@ -37,24 +37,21 @@ import os
 import shlex
 import sys
 import time
-import warnings
 from typing import Any, Sequence
 
-from train import common  # noqa: F401  (first: quiet TensorFlow, select tf-keras)
+import numpy as np
+from tqdm import tqdm
 
-import numpy as np  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-warnings.filterwarnings("ignore", message=".*Python version.*google.api_core.*", category=FutureWarning)
-
-from qrnn_tfq.export import report as reports  # noqa: E402
-from qrnn_tfq.export.compile import DEVICES, GATESETS  # noqa: E402
-from qrnn_tfq.export.files import write_circuit_files, write_json  # noqa: E402
-from qrnn_tfq.export.load import LoadedRun, load_run  # noqa: E402
-from qrnn_tfq.export.steps import CompiledCell, compile_cell, sequence_circuit  # noqa: E402
-from qrnn_tfq.export.success import success_probabilities  # noqa: E402
-from train import quiet  # noqa: E402
-from train.outputs import write_json as write_report_json  # noqa: E402
+from qrnn_tfq.export import report as reports
+from qrnn_tfq.export.compile import DEVICES, GATESETS
+from qrnn_tfq.export.files import write_circuit_files, write_json
+from qrnn_tfq.export.load import LoadedRun, load_run
+from qrnn_tfq.export.steps import CompiledCell, compile_cell, sequence_circuit
+from qrnn_tfq.export.success import success_probabilities
+from train.core import quiet
+from train.core.arguments import non_negative_int, positive_int
+from train.core.config import MnistData, rebuild
+from train.core.outputs import write_json as write_report_json
 
 PROGRAM = "train.export"
 MNIST_SAMPLES = 64
@@ -66,16 +63,16 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("run", metavar="RUN", help="run folder (best.npz, else latest.npz) or checkpoint file")
     parser.add_argument("--device", choices=DEVICES, default="rainbow", help="Google processor (default rainbow)")
     parser.add_argument("--gateset", choices=GATESETS, default="cz", help="gate set of the files (default cz)")
-    parser.add_argument("--amplification", type=common.non_negative_int, default=0,
+    parser.add_argument("--amplification", type=non_negative_int, default=0,
                         help="K >= 1: files of the amplified form with K rounds, and its rows in the report")
     parser.add_argument("--input", metavar="BITS", help="input word of cell.* as I bits, lane 0 first, e.g. 01")
-    parser.add_argument("--sequence", type=common.non_negative_int, default=0, help="data sequence of sequence*.json")
-    parser.add_argument("--samples", type=common.positive_int,
+    parser.add_argument("--sequence", type=non_negative_int, default=0, help="data sequence of sequence*.json")
+    parser.add_argument("--samples", type=positive_int,
                         help=f"sequences for the success estimate (default: the validation batch; MNIST {MNIST_SAMPLES})")
-    parser.add_argument("--noisy-shots", type=common.non_negative_int, default=0,
+    parser.add_argument("--noisy-shots", type=non_negative_int, default=0,
                         help="shots per sequence of the noisy estimate (default 0: no noisy estimate)")
-    parser.add_argument("--sequences", type=common.positive_int, default=5, help="sequences of the noisy estimate")
-    parser.add_argument("--noisy-steps", type=common.positive_int,
+    parser.add_argument("--sequences", type=positive_int, default=5, help="sequences of the noisy estimate")
+    parser.add_argument("--noisy-steps", type=positive_int,
                         help="only the first N steps of each sequence in the noisy estimate (large models)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
@@ -90,40 +87,26 @@ def parse_bits(text: str, width: int) -> np.ndarray:
     return np.array([int(c) for c in text], dtype=np.int64)
 
 
-def _mnist_batch(loaded: LoadedRun, run_path: str, samples: int) -> tuple[dict[str, np.ndarray], str]:
-    from train.mnist import fill_defaults, make_parser as mnist_parser  # pylint: disable=import-outside-toplevel
-    from train.mnist_data import CODES_FILE, load_data  # pylint: disable=import-outside-toplevel
-
-    args = fill_defaults(mnist_parser().parse_args([]))
-    for key, value in loaded.run.items():
-        if hasattr(args, key):
-            setattr(args, key, value)
-    args.digits, args.test_size = tuple(loaded.run.get("digits", args.digits)), samples
-    folder = os.path.dirname(os.path.abspath(loaded.checkpoint))
-    if not os.path.exists(os.path.join(folder, CODES_FILE)) and os.path.exists(os.path.join(folder, "..", CODES_FILE)):
-        folder = os.path.dirname(folder)  # an ensemble member: the codes sit beside the members
-    test = load_data(args, folder).test
-    batch = test.to_batch()
-    description = f"{len(test)} seeded test images of digits {list(args.digits)} (train.mnist's test subset)"
-    return {"inputs": batch.inputs, "targets": batch.targets, "scored": batch.scored}, description
-
-
 def run_batch(loaded: LoadedRun, run_path: str, samples: int | None) -> tuple[dict[str, np.ndarray], str]:
-    """The run's own data: its validation batch (Elman, DNA) or a test subset (MNIST)."""
+    """The run's own data (`train.core.config.rebuild`): its validation batch (Elman, DNA) or
+    a seeded subset of its test images (MNIST)."""
     program = loaded.run.get("program")
-    if program in ("train.elman", "train.dna"):
-        from data.sequences import TaskSpec  # pylint: disable=import-outside-toplevel
-
-        task = TaskSpec(**loaded.run["task"])
-        size, seed = int(loaded.run.get("val_batch", 16)), loaded.seed or 0
-        batch = task.sample(size, seed=(seed, 1))  # exactly the batch the run validated on
-        count = min(samples or size, size)
-        arrays = {"inputs": batch.inputs[:count], "targets": batch.targets[:count], "scored": batch.scored[:count]}
-        return arrays, f"the run's validation batch: {count} sequences of task {task.name!r} (seed ({seed}, 1))"
+    if program not in ("train.elman", "train.dna", "train.mnist"):
+        raise SystemExit(f"error: cannot tell the data of {run_path}: its program is {program!r} "
+                         "(expected train.elman, train.dna or train.mnist).")
     if program == "train.mnist":
-        return _mnist_batch(loaded, run_path, samples or MNIST_SAMPLES)
-    raise SystemExit(f"error: cannot tell the data of {run_path}: its program is {program!r} "
-                     "(expected train.elman, train.dna or train.mnist).")
+        rebuilt = rebuild(loaded.checkpoint, test_size=samples or MNIST_SAMPLES)
+        assert isinstance(rebuilt.data, MnistData)
+        test = rebuilt.data.test
+        batch = test.to_batch()
+        description = f"{len(test)} seeded test images of digits {list(rebuilt.run.digits)} (train.mnist's test subset)"
+        return {"inputs": batch.inputs, "targets": batch.targets, "scored": batch.scored}, description
+    rebuilt = rebuild(loaded.checkpoint)
+    task, size, seed = rebuilt.data, rebuilt.run.val_batch, loaded.seed or 0
+    batch = task.sample(size, seed=(seed, 1))  # exactly the batch the run validated on
+    count = min(samples or size, size)
+    arrays = {"inputs": batch.inputs[:count], "targets": batch.targets[:count], "scored": batch.scored[:count]}
+    return arrays, f"the run's validation batch: {count} sequences of task {task.name!r} (seed ({seed}, 1))"
 
 
 def compile_cells(loaded: LoadedRun, args: argparse.Namespace, forms: list[tuple[str, int]]) -> dict:

@@ -4,16 +4,22 @@ A run folder of `train.elman`, `train.dna` or `train.mnist` holds `best.npz` (th
 of the best validation) and `latest.npz`; `load_run` takes `best.npz` when there is one.
 A checkpoint stores the run's settings under `config["run"]` (topology: `workspace_lanes`
 (`workspace` in runs of the programs before issue 14), `stages`, `degree`, `order`, `bias`,
-and `amplification` when the run had it) and the
-model's weights `theta (N,)`, `phi (N, K)`, `work_angles (S, W)`; the in/out width follows
-from `N = W (S + 1) + I`.
+`amplification` and `recurrence` when the run had them) and the model's weights
+`theta (N,)`, `phi (N, K)`, `work_angles (S, W)`; the in/out width follows from
+`N = W (S + 1) + I`.
+
+`run_qrnn_config` is the one function that turns a run's stored settings into its
+`QRNNConfig`, and `upgrade_run_settings` the one place older names are read as today's.
+They live here, in the library, because export must not import `train/` (the library
+imports nothing from `train/` or `data/`); the training programs' typed run configuration
+(`train.core.config.RunConfig`) builds its model's topology through them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -65,11 +71,51 @@ def find_checkpoint(path: str | os.PathLike) -> str:
     raise FileNotFoundError(f"No {' or '.join(CHECKPOINT_NAMES)} in {path!r}{hint}.")
 
 
+# Run settings saved under an older name -> today's (the programs before issue 14). The one
+# place old names are read as today's: the training programs (`train.core.config`) use it too.
+LEGACY_RUN_NAMES = {"workspace": "workspace_lanes"}
+
+
+def upgrade_run_settings(run: Mapping[str, Any]) -> dict[str, Any]:
+    """`run` (a checkpoint's or summary's run settings) with older names read as today's
+    (`LEGACY_RUN_NAMES`); a setting stored under both names keeps today's."""
+    upgraded = {LEGACY_RUN_NAMES.get(key, key): value for key, value in run.items()}
+    upgraded.update({key: value for key, value in run.items() if key in LEGACY_RUN_NAMES.values()})
+    return upgraded
+
+
+def run_qrnn_config(run: Mapping[str, Any], io_lanes: int) -> QRNNConfig:
+    """The `QRNNConfig` of a run's stored settings (older names read as today's) and its
+    in/out width: the one place a run's topology is rebuilt (export here, the training
+    programs and studies through `train.core.config.RunConfig.qrnn_config`).
+
+    Raises:
+        ValueError: settings of a classical baseline, or without the QRNN topology; a
+            topology `QRNNConfig` refuses.
+    """
+    run = upgrade_run_settings(run)
+    if run.get("model", "qrnn") != "qrnn":
+        raise ValueError(f"the run is of a classical {run['model']!r} baseline, not a QRNN.")
+    missing = [key for key in ("workspace_lanes", "stages", "degree", "order") if key not in run]
+    if missing:
+        raise ValueError(f"its run settings lack the QRNN topology {missing}.")
+    options = {}
+    if run.get("amplification"):
+        options["amplification"] = int(run["amplification"])
+        if run.get("amplification_bound") is not None:
+            options["amplification_bound"] = float(run["amplification_bound"])
+    if run.get("recurrence"):
+        options["recurrence"] = str(run["recurrence"])
+    return QRNNConfig(
+        workspace_lanes=int(run["workspace_lanes"]), io_lanes=io_lanes, stages=int(run["stages"]),
+        degree=int(run["degree"]), order=int(run["order"]), bias=float(run.get("bias", np.pi / 2)), **options,
+    )
+
+
 def _config(run: dict[str, Any], weights: tuple[np.ndarray, ...], checkpoint: str) -> QRNNConfig:
+    run = upgrade_run_settings(run)
     if run.get("model", "qrnn") != "qrnn":
         raise ValueError(f"Checkpoint {checkpoint!r} is of a classical {run['model']!r} baseline, not a QRNN.")
-    if "workspace" in run and "workspace_lanes" not in run:  # the programs' name before issue 14
-        run = {**run, "workspace_lanes": run["workspace"]}
     missing = [key for key in ("workspace_lanes", "stages", "degree", "order") if key not in run]
     if missing:
         raise ValueError(f"Checkpoint {checkpoint!r} does not store the QRNN topology: its run settings lack {missing}.")
@@ -77,17 +123,8 @@ def _config(run: dict[str, Any], weights: tuple[np.ndarray, ...], checkpoint: st
         raise ValueError(
             f"Checkpoint {checkpoint!r} holds {len(weights)} weight arrays; a QRNN has 3 (theta, phi, work_angles)."
         )
-    workspace_lanes, stages = int(run["workspace_lanes"]), int(run["stages"])
-    io_lanes = weights[0].shape[0] - workspace_lanes * (stages + 1)
-    options = {}
-    if run.get("amplification"):
-        options["amplification"] = int(run["amplification"])
-        if run.get("amplification_bound") is not None:
-            options["amplification_bound"] = float(run["amplification_bound"])
-    config = QRNNConfig(
-        workspace_lanes=workspace_lanes, io_lanes=io_lanes, stages=stages, degree=int(run["degree"]),
-        order=int(run["order"]), bias=float(run.get("bias", np.pi / 2)), **options,
-    )
+    io_lanes = weights[0].shape[0] - int(run["workspace_lanes"]) * (int(run["stages"]) + 1)
+    config = run_qrnn_config(run, io_lanes)
     CellWeights(*weights).check(config)
     return config
 

@@ -72,7 +72,7 @@ def replicas(strategy: tf.distribute.Strategy | None) -> int:
 def local_tf_configs(workers: int) -> list[str]:
     """`TF_CONFIG` values for `workers` processes on this machine, one per worker index,
     on free loopback ports: multi-worker training without a second machine (the tests,
-    `train.bench_workers`). A port is free when chosen; a process must bind it soon after."""
+    `train.studies.bench_workers`). A port is free when chosen; a process must bind it soon after."""
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"`workers` must be an int >= 1, got {workers!r}.")
     addresses = []

@@ -17,7 +17,8 @@ from qrnn_tfq.training.checkpoint import save_checkpoint
 
 # A tiny XOR run: W=1, S=0, d=1, ord=1 and the task's 2 in/out lanes: N = 3 neurons, 2 subsets.
 RUN = {"program": "train.elman", "model": "qrnn", "task": {"name": "xor", "length": 6, "protocol": None},
-       "workspace": 1, "stages": 0, "degree": 1, "order": 1, "bias": math.pi / 2, "val_batch": 3}
+       "workspace": 1, "stages": 0, "degree": 1, "order": 1, "bias": math.pi / 2, "val_batch": 3,
+       "optimizer": "adam", "lr": 0.005, "batch": 3, "loss": "paper", "validate_every": 2}  # a run's settings
 
 
 def write_run(folder, run=RUN, shapes=((3,), (3, 2), (0, 1)), name="best.npz"):

@@ -1,10 +1,11 @@
-"""`python -m train.tfq_study`: a coherent run evaluated exactly, with shots and with noise."""
+"""`python -m train.studies.tfq_study`: a coherent run evaluated exactly, with shots and with noise."""
 
 from __future__ import annotations
 
 import json
 
-from train import dna, tfq_study  # first: selects tf-keras before TensorFlow loads
+from train import dna
+from train.studies import tfq_study
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""`--recurrence`, `--engine`, `--shots` and `--noise` in the training programs (train/common.py)."""
+"""`--recurrence`, `--engine`, `--shots` and `--noise` in the training programs (train/core)."""
 
 from __future__ import annotations
 

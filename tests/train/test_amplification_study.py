@@ -1,21 +1,22 @@
-"""`--amplification K` in the training programs and the `train.amplification` study."""
+"""`--amplification K` in the training programs and the `train.studies.amplification` study."""
 
 import json
 
 import numpy as np
 import pytest
 
-from train import amplification, elman
+from train import elman
+from train.studies import amplification
 
 TINY = ["--length", "9", "--workspace", "2", "--degree", "2", "--batch", "4", "--val-batch", "4", "--no-progress"]
 
 
 def test_xor_trains_with_amplification_and_the_study_reads_it(tmp_path, capsys):
     out = tmp_path / "run"
-    [summary] = elman.main(["--task", "xor", "--max-steps", "10", "--amplification", "2", "--out", str(out), *TINY])
+    [summary] = elman.main(["--task", "xor", "--max-steps", "2", "--amplification", "2", "--out", str(out), *TINY])
     assert summary["config"]["amplification"] == 2
     plain = tmp_path / "plain"
-    elman.main(["--task", "xor", "--max-steps", "10", "--out", str(plain), *TINY])
+    elman.main(["--task", "xor", "--max-steps", "2", "--out", str(plain), *TINY])
     assert json.loads((plain / "summary.json").read_text())["config"]["amplification"] is None  # old runs resume
     capsys.readouterr()
     result = amplification.main(["--xor", str(plain), "--rounds", "0", "2", "--orders", "2", "--out", str(tmp_path / "study")])

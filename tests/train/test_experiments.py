@@ -1,4 +1,4 @@
-"""Tests of `python -m train.experiments NAME --quick` (called as `main(argv)`): each study
+"""Tests of `python -m train.studies.experiments NAME --quick` (called as `main(argv)`): each study
 writes its CSV and PNG, skips rows already done, and the baselines' CLI options."""
 
 from __future__ import annotations
@@ -7,9 +7,13 @@ import csv
 import json
 import shlex
 
-from train import dna, experiments  # first: selects tf-keras before TensorFlow loads
-
 import pytest
+
+from train import dna, elman
+from train.core import sequence_runs
+from train.core.config import DnaRun, ElmanRun
+from train.studies.experiments import jobs
+from train.studies.experiments import program as experiments
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -54,11 +58,12 @@ def test_qrnn_studies_quick(tmp_path, name, key):
 
 
 def test_bad_study_arguments(capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="2"):
         experiments.make_parser().parse_args(["dna-memory", "--models", "gru"])
-    assert "models must be among" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
+    assert "error: argument --models: models must be among ['qrnn', 'rnn', 'lstm'], got ['gru']" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="2"):
         experiments.make_parser().parse_args(["no-such-study"])
+    assert "error: argument name: invalid choice: 'no-such-study'" in capsys.readouterr().err
 
 
 def test_dna_baseline_cli_prints_888_parameters(tmp_path, capsys):
@@ -68,24 +73,21 @@ def test_dna_baseline_cli_prints_888_parameters(tmp_path, capsys):
     assert "lstm baseline (hidden 10, one_hot input): 888 parameters" in capsys.readouterr().out
     assert summary["num_parameters"] == 888
     assert json.loads((out / "summary.json").read_text())["config"]["model"] == "lstm"
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="2"):
         dna.main(["--length", "6", "--model", "rnn", "--validation", "sampled"])
-    assert "--validation sampled needs the QRNN" in capsys.readouterr().err
+    assert "error: --validation sampled needs the QRNN" in capsys.readouterr().err
 
 
 def test_each_job_trains_the_settings_its_command_runs():
     """A job's settings, filled as the program fills them, equal its command parsed by the program."""
-    from train import common, elman
-    from train.experiments import jobs
-
     for name, study in experiments.STUDIES.items():
         args = experiments.make_parser().parse_args([name, "--quick", "--seeds", "2", "--max-steps", "7"])
         for job in study.jobs(args):
             words = shlex.split(job.command())
             assert words[:3] == ["python", "-m", f"train.{job.program}"] and "--max-steps" in words
-            defaults = elman.TASK_DEFAULTS if job.program == "elman" else dna.DEFAULTS
-            parsed = common.parse(jobs.PROGRAMS[job.program].make_parser(), words[3:], defaults)
-            assert vars(parsed) == vars(job.args()), job.command()
+            defaults, kind = (elman.TASK_DEFAULTS, ElmanRun) if job.program == "elman" else (dna.DEFAULTS, DnaRun)
+            parsed = sequence_runs.parse(jobs.PROGRAMS[job.program].make_parser(), words[3:], defaults, kind)
+            assert parsed == job.args(), job.command()
 
 
 def test_settings_refuse_an_unknown_name():

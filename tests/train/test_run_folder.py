@@ -1,4 +1,4 @@
-"""A run owns its folder (issue 11, items 2 and 3): the lock file of `train.run_folder`, the
+"""A run owns its folder (issue 11, items 2 and 3): the lock file of `train.core.run_folder`, the
 refusal to start over a run already in the folder, `--overwrite`, and `--resume-from best`
 after a damaged `latest.npz`."""
 
@@ -9,11 +9,12 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
-
-from train import common, elman, experiments, run_folder  # first: selects tf-keras before TensorFlow loads
 
 import pytest
+
+from train import elman
+from train.core import run_folder, sequence_runs
+from train.studies.experiments import program as experiments
 
 from qrnn_tfq.training import BEST_CHECKPOINT, LATEST_CHECKPOINT, load_checkpoint
 
@@ -28,10 +29,14 @@ def write_lock(folder, pid, host=None, **extra):
     (folder / run_folder.LOCK_FILE).write_text(json.dumps(owner))
 
 
-def dead_pid():
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()  # finished and reaped: the pid names no process
-    return process.pid
+def dead_process():
+    """The pid of a process that has ended and the start time it had, as its lock records them:
+    should the pid be reused meanwhile, the start time tells the new process apart."""
+    process = subprocess.Popen(["sleep", "60"])
+    start_time = run_folder.process_start_time(process.pid)
+    process.kill()
+    process.wait()  # ended and reaped
+    return process.pid, {"start_time": start_time}
 
 
 @pytest.fixture
@@ -69,7 +74,7 @@ def test_a_live_owner_keeps_the_lock(tmp_path, sleeper):
 
 
 def test_a_lock_of_another_host_is_not_judged_from_here(tmp_path):
-    write_lock(tmp_path, dead_pid(), host="elsewhere")
+    write_lock(tmp_path, dead_process()[0], host="elsewhere")
     with pytest.raises(SystemExit, match=rf"on host elsewhere.*if it no longer runs there, delete {tmp_path / 'run.lock'}"):
         run_folder.RunLock(str(tmp_path)).acquire()
 
@@ -77,7 +82,7 @@ def test_a_lock_of_another_host_is_not_judged_from_here(tmp_path):
 @pytest.mark.parametrize("stale", ["dead pid", "reused pid"])
 def test_a_stale_lock_is_taken_over_with_a_warning(tmp_path, capsys, stale):
     if stale == "dead pid":
-        pid, extra = dead_pid(), {}
+        pid, extra = dead_process()
     else:  # this process's pid, but the lock's process started at another time: the pid was reused
         pid, extra = os.getpid(), {"start_time": run_folder.process_start_time(os.getpid()) + 1}
     write_lock(tmp_path, pid, **extra)
@@ -109,7 +114,8 @@ def test_a_program_refuses_a_folder_in_use_and_takes_a_stale_one_over(tmp_path, 
     with pytest.raises(SystemExit, match=rf"error: {group} is in use by another run \(pid {sleeper},"):
         elman.main([*TINY, "--max-steps", "2", "--seeds", "2", "--out", str(group)])
 
-    write_lock(out, dead_pid())  # as a run killed with kill -9 leaves it
+    pid, extra = dead_process()
+    write_lock(out, pid, **extra)  # as a run killed with kill -9 leaves it
     [summary] = elman.main([*TINY, "--max-steps", "2", "--out", str(out)])
     assert "is no longer running; taking its lock over" in capsys.readouterr().err
     assert summary["steps"] == 2 and not (out / run_folder.LOCK_FILE).exists()
@@ -119,13 +125,13 @@ def test_the_lock_is_released_when_a_run_is_interrupted(tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(common, "train_seed", interrupted)
+    monkeypatch.setattr(sequence_runs, "train_seed", interrupted)
     with pytest.raises(KeyboardInterrupt):
         elman.main([*TINY, "--out", str(tmp_path)])
     assert not (tmp_path / run_folder.LOCK_FILE).exists()
 
 
-def test_a_run_in_the_folder_is_refused_without_resume_or_overwrite(tmp_path):
+def test_a_run_in_the_folder_is_refused_without_resume_or_overwrite(tmp_path, capsys):
     out = tmp_path / "run"
     elman.main([*TINY, "--max-steps", "2", "--out", str(out)])
     before = (out / "summary.json").read_text()
@@ -145,30 +151,32 @@ def test_a_run_in_the_folder_is_refused_without_resume_or_overwrite(tmp_path):
     [replaced] = elman.main([*TINY, "--max-steps", "2", "--out", str(out), "--lr", "0.01", "--overwrite"])
     assert replaced["config"]["lr"] == json.loads((out / "summary.json").read_text())["config"]["lr"] == 0.01
     assert load_checkpoint(out / LATEST_CHECKPOINT).config["run"]["lr"] == 0.01
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="2"):
         elman.main([*TINY, "--out", str(out), "--resume", "--overwrite"])
+    assert "error: --overwrite starts afresh; it cannot be combined with --resume" in capsys.readouterr().err
 
 
 def test_resume_from_best_after_a_damaged_latest(tmp_path, capsys):
+    tiny = [*TINY, "--validate-every", "2"]
     reference = tmp_path / "reference"
-    elman.main([*TINY, "--max-steps", "20", "--out", str(reference)])
+    elman.main([*tiny, "--max-steps", "8", "--out", str(reference)])
     out = tmp_path / "run"
-    elman.main([*TINY, "--max-steps", "10", "--out", str(out)])
-    best_at_10 = (out / BEST_CHECKPOINT).read_bytes()
-    elman.main([*TINY, "--max-steps", "20", "--out", str(out), "--resume"])
-    (out / BEST_CHECKPOINT).write_bytes(best_at_10)  # a best checkpoint older than latest.npz
+    elman.main([*tiny, "--max-steps", "4", "--out", str(out)])
+    best_at_4 = (out / BEST_CHECKPOINT).read_bytes()
+    elman.main([*tiny, "--max-steps", "8", "--out", str(out), "--resume"])
+    (out / BEST_CHECKPOINT).write_bytes(best_at_4)  # a best checkpoint older than latest.npz
     (out / LATEST_CHECKPOINT).write_bytes(b"damaged")
     with pytest.raises(SystemExit, match=rf"(?s)cannot resume from {out / LATEST_CHECKPOINT}: .*corrupt.*\n"
-                                         rf"{out / BEST_CHECKPOINT} is intact \(step 10, validation loss .*\): "
+                                         rf"{out / BEST_CHECKPOINT} is intact \(step 4, validation loss .*\): "
                                          r"add --resume-from best to continue from it"):
-        elman.main([*TINY, "--max-steps", "20", "--out", str(out), "--resume"])
-    [resumed] = elman.main([*TINY, "--max-steps", "20", "--out", str(out), "--resume-from", "best"])
-    assert (resumed["resumed_from_step"], resumed["steps"]) == (10, 20)
+        elman.main([*tiny, "--max-steps", "8", "--out", str(out), "--resume"])
+    [resumed] = elman.main([*tiny, "--max-steps", "8", "--out", str(out), "--resume-from", "best"])
+    assert (resumed["resumed_from_step"], resumed["steps"]) == (4, 8)
     assert (out / "history.csv").read_text() == (reference / "history.csv").read_text()  # as if never interrupted
     (out / BEST_CHECKPOINT).write_bytes(b"damaged too")
     (out / LATEST_CHECKPOINT).write_bytes(b"damaged")
     with pytest.raises(SystemExit, match=r"There is no intact best.npz to continue from; --overwrite starts afresh"):
-        elman.main([*TINY, "--max-steps", "20", "--out", str(out), "--resume"])
+        elman.main([*tiny, "--max-steps", "8", "--out", str(out), "--resume"])
 
 
 def test_a_study_locks_its_own_files_only(tmp_path, sleeper, capsys):

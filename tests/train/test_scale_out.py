@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from train import elman, mnist, runs  # first: selects tf-keras before TensorFlow loads
+from train import elman, mnist  # first: selects tf-keras before TensorFlow loads
+from train.core import runs
 
 import numpy as np
 import pytest

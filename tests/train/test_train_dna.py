@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from train import dna  # first: selects tf-keras before TensorFlow loads
-
 import pytest
+
+from train import dna
 
 
 def test_dna_end_to_end(tmp_path):
@@ -24,6 +24,6 @@ def test_dna_end_to_end(tmp_path):
 def test_dna_defaults_and_required_length(capsys):
     args = dna.make_parser().parse_args(["--length", "100"])
     assert args.protocol == "paper"
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="2"):
         dna.make_parser().parse_args([])
-    assert "--length" in capsys.readouterr().err
+    assert "error: the following arguments are required: --length" in capsys.readouterr().err

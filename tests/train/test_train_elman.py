@@ -1,15 +1,16 @@
 """End-to-end tests of `python -m train.elman` (called as `main(argv)`), and of the
-shared pieces in train/common.py."""
+shared pieces in train/core/sequence_runs.py."""
 
 from __future__ import annotations
 
 import csv
 import json
 
-from train import common, elman  # first: selects tf-keras before TensorFlow loads
-
 import pytest
 
+from train import elman
+from train.core import sequence_runs
+from train.core.config import ElmanRun
 from qrnn_tfq.training import LATEST_CHECKPOINT, load_checkpoint
 
 TINY = ["--workspace-lanes", "2", "--degree", "1", "--length", "9", "--batch", "4", "--val-batch", "4", "--no-progress"]
@@ -44,29 +45,31 @@ def test_xor_end_to_end_and_resume(tmp_path, capsys):
 
 
 def test_bad_arguments_exit_with_usage(capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="2"):
         elman.main(["--task", "xor", "--length", "10"])
-    assert "`length` must be a multiple of 3 for task 'xor', got 10" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
+    assert "error: `length` must be a multiple of 3 for task 'xor', got 10" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="2"):
         elman.main(["--task", "parity"])
-    with pytest.raises(SystemExit):
+    assert "error: argument --task: invalid choice: 'parity'" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="2"):
         elman.main(["--task", "xor", "--lr", "-1"])
+    assert "error: argument --lr: must be a finite number > 0, got -1" in capsys.readouterr().err
 
 
 def test_defaults_per_task():
-    args = common.parse(elman.make_parser(), ["--task", "xor"], elman.TASK_DEFAULTS)
+    args = sequence_runs.parse(elman.make_parser(), ["--task", "xor"], elman.TASK_DEFAULTS, ElmanRun)
     assert (args.workspace_lanes, args.stages, args.degree, args.order, args.batch, args.optimizer) == (4, 1, 3, 2, 8, "adam")
     assert (args.stop_loss, args.loss, args.lr, args.clip_norm) == (1e-3, "paper", 0.005, 0.5)
     assert (args.patience, args.lr_decay_steps, args.rollback, args.max_steps) == (None, None, None, 3000)  # off
-    assert common.seed_folder(args, "elman-xor", 0) == "runs/elman-xor-seed0"
-    args = common.parse(elman.make_parser(), ["--task", "letters", "--workspace-lanes", "3", "--seeds", "3", "--seed", "4"],
-                        elman.TASK_DEFAULTS)
+    assert sequence_runs.seed_folder(args, "elman-xor", 0) == "runs/elman-xor-seed0"
+    args = sequence_runs.parse(elman.make_parser(), ["--task", "letters", "--workspace-lanes", "3", "--seeds", "3",
+                                                     "--seed", "4"], elman.TASK_DEFAULTS, ElmanRun)
     assert (args.workspace_lanes, args.stages, args.degree) == (3, 2, 2)
-    assert common.seed_folder(args, "elman-letters", 5) == "runs/elman-letters-seeds4-6/seed5"
+    assert sequence_runs.seed_folder(args, "elman-letters", 5) == "runs/elman-letters-seeds4-6/seed5"
 
 
 @pytest.mark.parametrize(
     "steps, median", [([10, 30, 20], 20), ([10, None, 20], 20), ([None, None, 10], None), ([10, 20], 15), ([], None)]
 )
 def test_median_steps_counts_failures_as_longest(steps, median):
-    assert common.median_steps(steps) == median
+    assert sequence_runs.median_steps(steps) == median

@@ -7,14 +7,16 @@ import csv
 import json
 from pathlib import Path
 
-from train import mnist  # first: selects tf-keras before TensorFlow loads
-
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from qrnn_tfq import QRNNConfig
 from qrnn_tfq.training import BEST_CHECKPOINT, LATEST_CHECKPOINT, load_checkpoint
+from qrnn_tfq.training.lbfgs import DEFAULT_MEMORY
+from train import mnist
+from train.core.mnist_data import CODES_FILE, parse_digits
+from train.core.mnist_train import default_folder
 
 # A tiny QRNN keeps compilation short; the pipeline is the same as with the default one.
 TINY = ["--quick", "--workspace-lanes", "2", "--stages", "1", "--degree", "1", "--no-progress",
@@ -116,9 +118,9 @@ def test_replace_above_sets_aside_the_worse_member_and_trains_the_next_seed(tmp_
 
 
 def test_replace_above_needs_an_ensemble(capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="2"):
         mnist.main([*TINY, "--replace-above", "0.2"])
-    assert "--replace-above 0.2 needs --ensemble K with K > 1" in capsys.readouterr().err
+    assert "error: --replace-above 0.2 needs --ensemble K with K > 1" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not RAW_DIR.is_dir(), reason="raw MNIST not in ../shared/data/mnist")
@@ -132,7 +134,7 @@ def test_quick_augmented_run_on_all_ten_digits(tmp_path, images):
     assert summary["data"]["train_images"] == 1000 and summary["test"]["images"] == 64
     assert len(summary["test"]["confusion_matrix"]) == 10
     assert 0 <= summary["test"]["invalid_probability"] <= 1
-    codes = out / mnist.CODES_FILE
+    codes = out / CODES_FILE
     assert codes.exists()
     before = codes.stat().st_mtime_ns
     mnist.main([*argv, "--resume"])  # the fitted codes are reused, not refitted
@@ -140,11 +142,12 @@ def test_quick_augmented_run_on_all_ten_digits(tmp_path, images):
 
 
 def test_quick_lbfgs_run_trains_on_one_fixed_batch(tmp_path):
-    summary = mnist.main([*TINY, "--digits", "3,6", "--optimizer", "lbfgs", "--out", str(tmp_path / "lbfgs")])
+    summary = mnist.main([*TINY, "--digits", "3,6", "--optimizer", "lbfgs", "--max-steps", "2",
+                          "--out", str(tmp_path / "lbfgs")])
     config = summary["config"]
     assert (config["optimizer"], config["lr"], config["rollback"], config["batch"]) == ("lbfgs", None, None, 10)
-    assert config["lbfgs_memory"] == mnist.DEFAULT_MEMORY
-    assert summary["steps"] == 4 and summary["rollbacks"] == []
+    assert config["lbfgs_memory"] == DEFAULT_MEMORY
+    assert summary["steps"] == 2 and summary["rollbacks"] == []
     losses = [float(row["train_loss"]) for row in history(tmp_path / "lbfgs")]
     assert losses[-1] < losses[0]  # one objective, minimised
     assert mnist.fill_defaults(mnist.make_parser().parse_args(["--optimizer", "lbfgs"])).batch == mnist.LBFGS_BATCH
@@ -172,9 +175,9 @@ def test_quick_minibatch_lbfgs_run_takes_fixed_steps_on_new_batches(tmp_path):
 
 
 def test_keep_best_and_line_search_exclude_each_other(capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="2"):
         mnist.main([*TINY, "--optimizer", "lbfgs-minibatch", "--lbfgs-line-search", "--lbfgs-keep-best"])
-    assert "--lbfgs-keep-best is for the fixed step" in capsys.readouterr().err
+    assert "error: --lbfgs-keep-best is for the fixed step" in capsys.readouterr().err
 
 
 def test_init_from_starts_from_an_earlier_runs_best_weights(uninterrupted, tmp_path):
@@ -205,13 +208,13 @@ def test_missing_or_corrupt_data_file_is_a_clear_error(tmp_path, content, match)
 
 
 def test_bad_arguments_exit_with_usage(capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="2"):
         mnist.main(["--digits", "3,3"])
     assert "must not repeat a digit" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="2"):
         mnist.main(["--supervised"])
-    assert "--supervised" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
+    assert "error: --supervised and --augment-input need --augment pca or umap" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="2"):
         mnist.main(["--rollback", "0.5"])
     assert "expected 0 (off) or a factor > 1, got '0.5'" in capsys.readouterr().err
 
@@ -223,10 +226,11 @@ def test_defaults():
     assert (args.val_batch, args.validate_every, args.patience, args.max_steps, args.loss) == (200, 10, 40, 1500, "nll")
     quick = mnist.fill_defaults(mnist.make_parser().parse_args(["--quick", "--patience", "5"]))
     assert (quick.max_steps, quick.lr_decay_steps, quick.patience, quick.batch, quick.test_size) == (6, None, 5, 10, 200)
-    assert mnist.default_folder(args) == "runs/mnist-01-seed0"
+    assert default_folder(mnist.parse(mnist.make_parser(), [])) == "runs/mnist-01-seed0"
     assert args.rollback == 3.0 and args.lbfgs_memory is None and args.lbfgs_iterations is None  # Adam: no L-BFGS setting in the run's config
     augmented = mnist.fill_defaults(mnist.make_parser().parse_args(
         ["--digits", "all", "--augment", "umap", "--augment-input", "deskewed", "--rollback", "0"]))
-    assert mnist.default_folder(augmented) == "runs/mnist-0123456789-umap2-r6-deskewed-seed0"
+    assert default_folder(mnist.parse(mnist.make_parser(), ["--digits", "all", "--augment", "umap", "--augment-input",
+                                                             "deskewed"])) == "runs/mnist-0123456789-umap2-r6-deskewed-seed0"
     assert augmented.rollback is None
-    assert mnist.parse_digits("all") == tuple(range(10))
+    assert parse_digits("all") == tuple(range(10))

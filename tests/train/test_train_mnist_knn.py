@@ -1,11 +1,11 @@
-"""Tests for `python -m train.mnist_knn`: the classical reference on augmented codes and pixel words."""
+"""Tests for `python -m train.studies.mnist_knn`: the classical reference on augmented codes and pixel words."""
 
 from __future__ import annotations
 
-from train import mnist_knn  # first: selects tf-keras before TensorFlow loads
-
 import numpy as np
 import pytest
+
+from train.studies import mnist_knn
 
 
 def write_codes(path, rng):
@@ -40,7 +40,7 @@ def test_pixel_words_of_the_embedded_data(capsys):
     assert result["test"] > 0.99  # the 10x10 words separate 0 from 1 almost perfectly
     assert len(result["test_errors"]) == round((1 - result["test"]) * 2115)  # 2115 test images of 0 and 1
     assert "logistic regression on the pixel words of digits [0, 1]" in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        mnist_knn.main([])  # neither a run nor --digits
-    with pytest.raises(SystemExit):
-        mnist_knn.main(["some-run", "--digits", "0,1"])
+    for argv in ([], ["some-run", "--digits", "0,1"]):  # neither a run nor --digits; both
+        with pytest.raises(SystemExit, match="2"):
+            mnist_knn.main(argv)
+        assert "error: give a run folder or --digits, not both" in capsys.readouterr().err

@@ -1,7 +1,7 @@
 """How far the QRNN's input bits alone can go: a classical classifier on them.
 
-    python -m train.mnist_knn runs/mnist-0123456789-umap2-r6-deskewed-seed0 --bits 6
-    python -m train.mnist_knn --digits 0,1 --classifier logistic
+    python -m train.studies.mnist_knn runs/mnist-0123456789-umap2-r6-deskewed-seed0 --bits 6
+    python -m train.studies.mnist_knn --digits 0,1 --classifier logistic
 
 With a run: reads `<run>/augment_codes.npz` (the 8-bit codes `python -m train.mnist
 --augment ...` fitted on the training images) and keeps the `--bits` most significant
@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
 from data.mnist_sequences import mnist_splits
-from train.mnist_data import CODES_FILE, SPLIT_SEED, parse_digits
+from train.core.mnist_data import CODES_FILE, SPLIT_SEED, parse_digits
 
 CLASSIFIERS = ("knn", "logistic")
 
@@ -55,7 +55,7 @@ def pixel_codes(digits: Sequence[int]) -> dict[str, np.ndarray]:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="python -m train.mnist_knn", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m train.studies.mnist_knn", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", nargs="?", help=f"a run folder with {CODES_FILE}, or the file itself")
     parser.add_argument("--digits", type=parse_digits, help="instead of a run: the pixel-by-pixel task of these digits")

@@ -5,9 +5,11 @@ run options with `add_model_arguments`, `add_training_arguments` and `add_run_ar
 passing its `Defaults` (or one per task, labelled), and fills the options left unset with
 `fill_defaults`. The parser keeps None for those options, so a run's settings can be
 filled per task after parsing and a run of an older program (without an option) resumes
-with unchanged settings; the help shows each program's actual defaults. `settings`
-builds the same filled arguments from keywords (the studies of `train.experiments`), and
-`command` spells them out as the equivalent command line.
+with unchanged settings; the help shows each program's actual defaults. `run_config`
+turns the filled arguments into the program's typed `train.core.config.RunConfig` (a
+value it refuses is a parser error); `settings` builds the same from keywords (the
+studies of `train.studies.experiments`), and `command` spells them out as the equivalent
+command line.
 """
 
 from __future__ import annotations
@@ -17,17 +19,12 @@ import dataclasses
 import math
 from typing import Any, Mapping
 
-from qrnn_tfq.baselines import BASELINE_KINDS, ENCODINGS
+from qrnn_tfq.baselines import ENCODINGS
 from qrnn_tfq.config import RECURRENCES
-from qrnn_tfq.engine.base import engine_names
 from qrnn_tfq.losses import LOSSES
 from qrnn_tfq.training import OPTIMIZERS, VALIDATIONS
 from qrnn_tfq.training.distribute import STRATEGIES
-
-RESUME_SOURCES = ("latest", "best")
-ENGINES = tuple(engine_names())
-MODELS = ("qrnn", *BASELINE_KINDS)
-LBFGS_OPTIMIZERS = ("lbfgs", "lbfgs-minibatch")  # train.mnist's; they run on one replica
+from train.core.config import ENGINES, MODELS, RESUME_SOURCES, RunConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,7 +130,9 @@ def default_text(defaults: Defaults | DefaultsTable, name: str) -> str:
 
 def add_model_arguments(parser: argparse.ArgumentParser, defaults: Defaults | DefaultsTable) -> argparse._ArgumentGroup:
     """QRNN topology and initialisation (SPEC sections 2-3), in the SPEC's names."""
-    text = lambda name: default_text(defaults, name)  # noqa: E731
+    def text(name: str) -> str:
+        return default_text(defaults, name)
+
     group = parser.add_argument_group("model (QRNN topology, SPEC section 3)")
     # --workspace: the name before issue 14; old commands (docs, summaries) still run.
     group.add_argument("--workspace-lanes", "--workspace", dest="workspace_lanes", type=positive_int, metavar="W",
@@ -185,7 +184,9 @@ def add_training_arguments(parser: argparse.ArgumentParser, defaults: Defaults |
                            optimizers: tuple[str, ...] = OPTIMIZERS, optimizer_help: str = "",
                            batch_help: str = "sequences per step") -> argparse._ArgumentGroup:
     """Optimizer, learning-rate schedule, loss, validation and stopping."""
-    text = lambda name: default_text(defaults, name)  # noqa: E731
+    def text(name: str) -> str:
+        return default_text(defaults, name)
+
     group = parser.add_argument_group("training")
     group.add_argument("--optimizer", choices=optimizers, help=f"optimizer {text('optimizer')}{optimizer_help}")
     group.add_argument("--lr", type=positive_float, help=f"(initial) learning rate {text('lr')}")
@@ -274,19 +275,28 @@ def parser_defaults(parser: argparse.ArgumentParser) -> dict[str, Any]:
             and action.default != argparse.SUPPRESS}
 
 
-def settings(parser: argparse.ArgumentParser, defaults: Defaults, **values: Any) -> argparse.Namespace:
-    """The filled arguments of the program whose parser is `parser`, given `values` by dest
-    (as `fill_defaults(check_run_arguments(parser.parse_args(command)))` for the equivalent
-    command). Values are not checked as the parser's types check them.
+def run_config(parser: argparse.ArgumentParser, kind: type[RunConfig], args: argparse.Namespace) -> RunConfig:
+    """The filled arguments as the program's typed configuration; a value it refuses is a parser error."""
+    try:
+        return kind(**vars(args))
+    except ValueError as error:
+        parser.error(str(error))
+
+
+def settings(parser: argparse.ArgumentParser, defaults: Defaults, kind: type[RunConfig], **values: Any) -> RunConfig:
+    """The configuration of the program whose parser is `parser`, given `values` by dest
+    (as parsing, checking and filling the equivalent command gives it). Values are not
+    checked as the parser's types check them, only as `kind` checks them.
 
     Raises:
         TypeError: a name that is none of the parser's options.
+        ValueError: a value `kind` refuses.
     """
     known = parser_defaults(parser)
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise TypeError(f"{parser.prog} has no options {unknown}; known: {sorted(known)}.")
-    return fill_defaults(check_run_arguments(parser, argparse.Namespace(**{**known, **values})), defaults)
+    return kind(**vars(fill_defaults(check_run_arguments(parser, argparse.Namespace(**{**known, **values})), defaults)))
 
 
 def command(parser: argparse.ArgumentParser, values: Mapping[str, Any]) -> str:

@@ -1,5 +1,5 @@
 """The `gradients` study: loss-gradient norms against the DNA length for the QRNN and the
-classical baselines, at initialisation and after training (`qrnn_tfq.gradients`)."""
+classical baselines, at initialisation and after training (`gradient_norms`)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,9 @@ import statistics
 import time
 from typing import Any
 
-from train.experiments.jobs import PROGRAMS, QUICK_BASELINE, QUICK_QRNN, Job, Study, budget, seeds, train_run
-
-import matplotlib.pyplot as plt  # noqa: E402  (train.outputs selected the Agg backend)
-
-from qrnn_tfq.gradients import measure_gradients  # noqa: E402
-from train import common  # noqa: E402
-from train.outputs import save_figure  # noqa: E402
+from train.core.outputs import save_figure, subplots
+from train.studies.experiments.gradient_norms import measure_gradients
+from train.studies.experiments.jobs import QUICK_BASELINE, QUICK_QRNN, Job, Study, budget, seeds, train_run
 
 GRADIENT_LENGTHS = (10, 20, 50, 100, 200, 500, 1000)
 GRADIENT_MODELS = ("qrnn", "rnn", "lstm")
@@ -42,9 +38,9 @@ def gradient_run(job: Job, args: argparse.Namespace) -> list[dict[str, Any]]:
     """Measure at initialisation, train (up to the budget or the target loss), measure again."""
     start = time.perf_counter()
     settings = job.args()
-    task = PROGRAMS[job.program].task_of(settings)
+    task = settings.task_spec()
     batch = task.sample(args.gradient_batch, seed=(settings.seed, 2))  # a batch neither trained nor validated on
-    model = common.build_model(settings, task.io_width, settings.seed)
+    model = settings.build_model(task.io_width, settings.seed)
     rows = [_gradient_row(job, "init", measure_gradients(model, batch, settings.loss), 0, None, start)]
     start = time.perf_counter()
     trained, _ = train_run(settings, settings.seed, model)  # the same model: its compiled runs are reused
@@ -64,7 +60,7 @@ def _gradient_row(job: Job, phase: str, m: Any, steps: int, to_target: int | Non
 
 
 def plot_gradients(rows: list[dict[str, str]], path: str, args: argparse.Namespace) -> None:
-    figure, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
+    figure, axes = subplots(2, 2, figsize=(10, 7), sharex=True)
     floor = 1e-40  # exact zeros (float underflow) on the log axis
     for column, phase in enumerate(("init", "trained")):
         for model in GRADIENT_MODELS:

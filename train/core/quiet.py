@@ -10,8 +10,11 @@ through a filter that drops those lines (and forwards everything else); Python's
 warnings of the `tensorflow` logger (e.g. about retracing) are shown with `-v` only,
 and then once: TensorFlow adds a handler of its own, which `configure_logging` removes.
 
-`train/__init__.py` calls `quiet_program()`, so every program goes through it before
-anything imports TensorFlow. `main(argv)` called from Python (tests) is left alone.
+`train/__init__.py` calls `quiet_program()`: the only code Python runs before the imports
+of a module run as `python -m train.<name>` is its package's, so that is where a program
+can start hiding messages before TensorFlow loads. It acts only when the interpreter runs
+one of the programs; imported by other code (`main(argv)` called from Python, tests) it
+does nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import os
 import re
 import sys
 import threading
+import warnings
 from typing import Sequence
 
 PACKAGE = "train"
@@ -98,7 +102,8 @@ class NativeStderrFilter:
 
 
 def quiet_program(argv: Sequence[str] | None = None) -> NativeStderrFilter | None:
-    """Before TensorFlow loads: in a program run without `-v`, hide TensorFlow's C++ messages.
+    """Before TensorFlow loads: in a program run without `-v`, hide TensorFlow's C++ messages
+    (and google.api_core's warning about this Python version).
 
     Args:
         argv: the interpreter's command line (default `sys.orig_argv`).
@@ -107,11 +112,10 @@ def quiet_program(argv: Sequence[str] | None = None) -> NativeStderrFilter | Non
         The installed filter, or None (not a program, `-v`, or no stderr to filter).
     """
     arguments = program_arguments(sys.orig_argv if argv is None else argv)
-    if arguments is None:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # a library caller (tests): as before
+    if arguments is None or verbose_requested(arguments):
         return None
-    if verbose_requested(arguments):
-        return None
+    # cirq_google's import (train.export) warns that google.api_core will drop this Python.
+    warnings.filterwarnings("ignore", message=".*Python version.*google.api_core.*", category=FutureWarning)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         return NativeStderrFilter()

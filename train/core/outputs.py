@@ -1,9 +1,11 @@
 """What the training programs show and write: the progress bar, result files, the training
-curve and its title, and the closing line that says where the results are."""
+curve and its title, markdown tables, and the closing line that says where the results are.
+
+Figures are `matplotlib.figure.Figure`s made by `subplots` and written by `save_figure`,
+without pyplot: no backend is selected and no global figure state is kept."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
@@ -11,14 +13,11 @@ import math
 import os
 from typing import Any, Mapping, Sequence
 
-import matplotlib
 import numpy as np
+from matplotlib.figure import Figure
+from tqdm import tqdm
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from qrnn_tfq.training import (  # noqa: E402
+from qrnn_tfq.training import (
     BEST_CHECKPOINT,
     HISTORY_FIELDS,
     LATEST_CHECKPOINT,
@@ -94,18 +93,17 @@ def write_history_csv(path: str, history: Sequence[StepRecord]) -> None:
     atomic_write_text(path, text.getvalue())
 
 
-def run_title(program: str, args: argparse.Namespace, task: Mapping[str, Any], seed: int, hidden: int | None = None) -> str:
+def run_title(args: Any, task: Mapping[str, Any], seed: int, hidden: int | None = None) -> str:
     """A training curve's title: task, model and optimizer settings, seed.
 
     Args:
-        program: "train.elman", "train.dna", ...
-        args: the program's arguments, defaults filled in.
+        args: the run's `train.core.config.SequenceRun`.
         task: the task's fields (name, length, protocol).
         seed: the run's seed.
         hidden: a classical baseline's hidden size (default `args.hidden`).
     """
     details = [f"length {task['length']}"] + ([f"{task['protocol']} protocol"] if task.get("protocol") else [])
-    name = _PROGRAM_NAMES.get(program, program)
+    name = _PROGRAM_NAMES.get(args.PROGRAM, args.PROGRAM)
     what = name if task["name"] == "dna" else f"{name} {task['name']}"
     kind = getattr(args, "model", "qrnn")
     if kind == "qrnn":
@@ -120,7 +118,7 @@ def plot_history(path: str, history: Sequence[StepRecord], stop_loss: float | No
     columns = history_columns(history)
     steps, validated = columns["step"], ~np.isnan(columns["validation_loss"])
     floor = 1e-12  # the shifted loss reaches 0; keep the log axis finite
-    figure, (losses, accuracies) = plt.subplots(2, 1, figsize=(7, 6), sharex=True, height_ratios=(2, 1))
+    figure, (losses, accuracies) = subplots(2, 1, figsize=(7, 6), sharex=True, height_ratios=(2, 1))
     losses.semilogy(steps, columns["train_loss"].clip(floor), lw=0.6, alpha=0.6, label="training loss")
     losses.semilogy(steps[validated], columns["validation_loss"][validated].clip(floor), "o-", ms=2, label="validation loss")
     if stop_loss is not None and stop_loss > 0:
@@ -137,12 +135,32 @@ def plot_history(path: str, history: Sequence[StepRecord], stop_loss: float | No
     save_figure(figure, path, dpi=120)
 
 
-def save_figure(figure: Any, path: str, dpi: int = 110) -> None:
-    """Lay out `figure`, write it as a PNG atomically, and close it."""
+def subplots(*grid: int, figsize: tuple[float, float] | None = None, **options: Any) -> tuple[Figure, Any]:
+    """A new figure and its axes, as `matplotlib.pyplot.subplots` (`options` go to `Figure.subplots`)."""
+    figure = Figure(figsize=figsize)
+    return figure, figure.subplots(*grid, **options)
+
+
+def save_figure(figure: Figure, path: str, dpi: int = 110) -> None:
+    """Lay out `figure` and write it as a PNG atomically."""
     figure.tight_layout()
     with atomic_writer(path) as file:
         figure.savefig(file, format="png", dpi=dpi)
-    plt.close(figure)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def markdown_table(rows: list[dict[str, Any]], keys: Sequence[str]) -> str:
+    """`rows` as a markdown table of the columns `keys` (floats to 4 digits, None as -)."""
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(_cell(row.get(key)) for key in keys) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 # ---- where the results are ---------------------------------------------------------------

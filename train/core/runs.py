@@ -1,5 +1,5 @@
-"""One training run of a program in `train/`, shared by the sequence tasks (`train.common`)
-and MNIST (`train.mnist_train`): devices (`--distribute`), the model, the optimizer and
+"""One training run of a program in `train/`, shared by the sequence tasks
+(`train.core.sequence_runs`) and MNIST (`train.core.mnist_train`): devices (`--distribute`), the model, the optimizer and
 its schedule, the `Trainer`, resuming, the progress bar, the summary and the files.
 
 Under `--distribute` the strategy is made first, before TensorFlow runs anything
@@ -18,12 +18,10 @@ import math
 import os
 from typing import Any, Callable, ContextManager, Mapping, Sequence
 
-import qrnn_tfq  # (selects tf-keras before TensorFlow loads)
+import tensorflow as tf
 
-import tensorflow as tf  # noqa: E402
-
-from qrnn_tfq.baselines import RecurrentBaseline  # noqa: E402
-from qrnn_tfq.training import (  # noqa: E402
+from qrnn_tfq.baselines import RecurrentBaseline
+from qrnn_tfq.training import (
     BEST_CHECKPOINT,
     LATEST_CHECKPOINT,
     Lbfgs,
@@ -37,23 +35,12 @@ from qrnn_tfq.training import (  # noqa: E402
     make_optimizer,
     minibatch_lbfgs,
 )
-from qrnn_tfq.training import distribute  # noqa: E402
-from train import run_folder  # noqa: E402
-from train.arguments import LBFGS_OPTIMIZERS  # noqa: E402
-from train.outputs import ProgressBar, plot_history, write_history_csv, write_json  # noqa: E402
+from qrnn_tfq.training import distribute
+from train.core import run_folder
+from train.core.config import LBFGS_OPTIMIZERS, RunConfig
+from train.core.outputs import ProgressBar, plot_history, write_history_csv, write_json
 
 LR_DECAY_FLOOR = 0.05  # the cosine decay ends at this fraction of the learning rate
-# Arguments that do not change what a run computes, so a resumed run may change them.
-NOT_RUN_CONFIG = ("out", "resume", "resume_from", "overwrite", "seeds", "seed", "max_steps", "patience", "stop_loss",
-                  "target_loss", "progress", "verbose", "ensemble", "test_size", "replace_above", "distribute",
-                  "tensorboard")
-
-
-def run_config(args: argparse.Namespace, program: str, **extra: Any) -> dict[str, Any]:
-    """The settings that determine what a run computes (stored in checkpoints and summaries)."""
-    config = {key: value for key, value in sorted(vars(args).items()) if key not in NOT_RUN_CONFIG}
-    config.update(program=program, **extra)
-    return config
 
 
 # ---- devices -----------------------------------------------------------------------------
@@ -92,7 +79,7 @@ def _worker(strategy: Any) -> tuple[int, int]:
     return first.get(resolver.task_type, 0) + int(resolver.task_id or 0), sum(spec.num_tasks(j) for j in jobs)
 
 
-def make_distribution(parser: argparse.ArgumentParser, args: argparse.Namespace,
+def make_distribution(parser: argparse.ArgumentParser, args: RunConfig,
                       batches: Mapping[str, int] | None = None) -> Distribution:
     """The strategy of `--distribute` (call it before TensorFlow runs anything); a parser error
     for a bad TF_CONFIG, an L-BFGS optimizer over several replicas, or a global batch
@@ -120,27 +107,6 @@ def make_distribution(parser: argparse.ArgumentParser, args: argparse.Namespace,
 # ---- model, optimizer, trainer -----------------------------------------------------------
 
 
-def build_model(args: argparse.Namespace, io_lanes: int, seed: int) -> QRNNSequenceModel | RecurrentBaseline:
-    """The QRNN of the arguments (or a classical baseline, `--model`); a topology the layer
-    refuses exits with its message."""
-    kind = getattr(args, "model", "qrnn")
-    if kind != "qrnn":
-        return RecurrentBaseline(kind, io_lanes, getattr(args, "hidden", None), getattr(args, "encoding", "one_hot"), seed)
-    try:
-        layer = qrnn_tfq.QRNN(
-            workspace_lanes=args.workspace_lanes, io_lanes=io_lanes, stages=args.stages, degree=args.degree,
-            order=args.order, bias=args.bias, theta_stddev=args.theta_stddev, phi_stddev=args.phi_stddev,
-            work_stddev=args.work_stddev, measurement="sample", seed=seed,
-            engine=getattr(args, "engine", None) or "state_vector",
-            amplification=getattr(args, "amplification", None) or 0,
-            recurrence=getattr(args, "recurrence", None) or "postselected",
-            shots=getattr(args, "shots", None), noise=getattr(args, "noise", None) or 0.0,
-        )
-    except (TypeError, ValueError) as error:  # a topology the layer refuses, e.g. --amplification with --order 0
-        raise SystemExit(f"error: {error}") from error
-    return QRNNSequenceModel(layer)
-
-
 def count_parameters(model: QRNNSequenceModel | RecurrentBaseline) -> int:
     """Trainable scalars of a QRNN (SPEC section 3's count) or a baseline."""
     if isinstance(model, RecurrentBaseline):
@@ -148,7 +114,7 @@ def count_parameters(model: QRNNSequenceModel | RecurrentBaseline) -> int:
     return model.layer.qrnn_config.num_parameters
 
 
-def make_keras_optimizer(args: argparse.Namespace) -> tuple[Any, tf.Variable | None]:
+def make_keras_optimizer(args: RunConfig) -> tuple[Any, tf.Variable | None]:
     """`make_optimizer`; with `--lr-decay-steps` or `--rollback` its learning rate is a
     `ScaledSchedule` (the cosine decay, a function of the optimizer's step counter, which
     checkpoints keep, so a resumed run continues it; the scale `--rollback` lowers).
@@ -190,7 +156,7 @@ def make_trainer(args: argparse.Namespace, model: Any, sample_batch: Callable[[i
     return Trainer(model, optimizer, sample_batch, validation_batch, trainer_config, lr_scale=lr_scale, **options)
 
 
-def run_callbacks(args: argparse.Namespace, distribution: Distribution, callbacks: Sequence[Any] | None,
+def run_callbacks(args: RunConfig, distribution: Distribution, callbacks: Sequence[Any] | None,
                   member: str | None) -> list[Any]:
     """`callbacks` (from the program's caller) and, on the chief, TensorBoard's with
     `--tensorboard DIR` (DIR/`member` for one of several seeds or members)."""
@@ -252,6 +218,47 @@ def fit(trainer: Trainer, args: argparse.Namespace, description: str, *, accurac
         return trainer.fit()
     finally:
         bar.close()
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Trained:
+    """One seed (or ensemble member) trained by `train_member`."""
+
+    model: QRNNSequenceModel | RecurrentBaseline
+    trainer: Any
+    result: TrainingResult
+    resumed_from: int | None
+
+
+def train_member(run: RunConfig, *, seed: int, folder: str, config: Mapping[str, Any], io_lanes: int,
+                 sample_batch: Callable[[int], Any], validation_batch: Any, distribution: Distribution,
+                 callbacks: Sequence[Any] | None, member: str | None, description: str, accuracy: bool = False,
+                 start: Callable[[Any], None] | None = None) -> Trained:
+    """Train (or resume) one seed of any program into `folder` (the chief makes it): its model
+    (`run.build_model`) and training made in the strategy's scope, resumed with `--resume`,
+    fitted with a progress bar.
+
+    Args:
+        config: the run config its checkpoints store and `--resume` compares.
+        sample_batch: step -> that step's batch; `validation_batch`: the fixed validation batch.
+        callbacks: the program caller's Keras callbacks; `member`: the TensorBoard subfolder.
+        start: called with the model before a run that does not resume (`--init-from`).
+    """
+    if distribution.chief:
+        os.makedirs(folder, exist_ok=True)
+    with distribution.scope():
+        model = run.build_model(io_lanes, seed)
+        trainer = make_trainer(run, model, sample_batch, validation_batch, seed, distribution=distribution,
+                               folder=folder, config=config,
+                               callbacks=run_callbacks(run, distribution, callbacks, member))
+    if isinstance(model, RecurrentBaseline):
+        print(f"{model.kind} baseline (hidden {model.hidden}, {model.encoding} input): {model.num_parameters} parameters",
+              flush=True)
+    resumed_from = resume(trainer, folder, config, run.resume_from) if run.resume else None
+    if start is not None and resumed_from is None:
+        start(model)
+    result = fit(trainer, run, description, accuracy=accuracy)
+    return Trained(model, trainer, result, resumed_from)
 
 
 # ---- summaries and files -----------------------------------------------------------------

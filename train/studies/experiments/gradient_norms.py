@@ -1,4 +1,12 @@
-"""The gradient study: how much of the loss gradient comes from the start of a sequence.
+"""The gradient study's measurement: how much of the loss gradient comes from the start of a sequence.
+
+Why here and not in `qrnn_tfq` (where it was `qrnn_tfq.gradients` until issue 18): it is
+the measurement of one study (`python -m train.studies.experiments gradients`), not
+something a user of the layers calls; it only reads models the library builds, through
+their public API (`QRNN.run_sequences(initial_state=...)`, `RecurrentBaseline.run_segment`),
+so it needs nothing inside the library, and the library keeps to layers, engine,
+circuits and training. It sits inside the `experiments` study that uses it, since studies
+do not import each other (`tests/train/test_layout.py`).
 
 The paper claims the QRNN learns long-range dependencies (DNA, SPEC section 5) but did
 not measure whether its gradients vanish. `measure_gradients` does, for any model whose
@@ -60,6 +68,8 @@ class GradientMeasurement:
         gradient_norm: `||dL/dtheta||` over all trainable weights.
         early_gradient_norm: norm of the part of `dL/dtheta` that flows through steps 1..k.
         state_gradient_norm: `sum_b ||dL/ds_{k,b}||`.
+        early_gradient: the part of `dL/dtheta` through steps 1..k itself, one array per
+            trainable weight (float64).
     """
 
     steps: int
@@ -68,6 +78,7 @@ class GradientMeasurement:
     gradient_norm: float
     early_gradient_norm: float
     state_gradient_norm: float
+    early_gradient: tuple[Any, ...] = ()
 
     @property
     def early_fraction(self) -> float:
@@ -182,4 +193,5 @@ def measure_gradients(
         gradient_norm=_norm(total),
         early_gradient_norm=_norm(early),
         state_gradient_norm=float(tf.reduce_sum(per_sample)),
+        early_gradient=tuple(tf.cast(g, tf.float64).numpy() for g in early),
     )

@@ -6,9 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-from train import outputs  # noqa: F401  (first: selects matplotlib's Agg backend)
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 LEGEND_NOTE = "bars: quartiles; x: a run that did not reach the loss, drawn at its step budget"
 

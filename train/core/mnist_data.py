@@ -1,6 +1,7 @@
 """Data of `python -m train.mnist`: loading, splitting, encoding and batching MNIST.
 
-See `train/mnist.py` and docs/MNIST.md. A missing or corrupt data file ends the program
+See `train/mnist.py` and docs/MNIST.md. `args` below is the run's
+`train.core.config.MnistRun` (its data options). A missing or corrupt data file ends the program
 with `SystemExit("error: cannot load MNIST from ...")`.
 """
 
@@ -15,16 +16,14 @@ import time
 import zipfile
 from typing import Any
 
-import qrnn_tfq  # noqa: F401  (selects tf-keras before TensorFlow loads)
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from data import mnist_augment  # noqa: E402
-from data.mnist import load_mnist  # noqa: E402
-from data.mnist_deskew import deskew  # noqa: E402
-from data.mnist_sequences import PixelSequences, check_digits, load_bits, mnist_splits  # noqa: E402
-from data.sequences import SequenceBatch  # noqa: E402
-from qrnn_tfq.training import atomic_writer  # noqa: E402
+from data import mnist_augment
+from data.mnist import load_mnist
+from data.mnist_deskew import deskew
+from data.mnist_sequences import PixelSequences, check_digits, load_bits, mnist_splits
+from data.sequences import SequenceBatch
+from qrnn_tfq.atomic import atomic_writer
 
 SPLIT_SEED = 0  # the validation images, the fixed validation subset and test subsets: the same for every model
 CODES_FILE = "augment_codes.npz"
@@ -84,14 +83,14 @@ def _source_name(data: str | None) -> str:
     return "the embedded 10x10 data" if data in (None, "embedded") else repr(data)
 
 
-def _augment_meta(args: argparse.Namespace) -> dict[str, Any]:
+def _augment_meta(args: Any) -> dict[str, Any]:
     return {"method": args.augment, "coordinates": args.coordinates, "supervised": args.supervised,
             "input": args.augment_input, "data": args.data, "digits": list(args.digits),
             "train_limit": None if args.train_per_digit is None else args.train_per_digit * len(args.digits),
             "encoder_seed": SPLIT_SEED, "split_seed": SPLIT_SEED}
 
 
-def encoded_splits(args: argparse.Namespace, folder: str, write: bool = True) -> mnist_augment.EncodedSplits:
+def encoded_splits(args: Any, folder: str, write: bool = True) -> mnist_augment.EncodedSplits:
     """The augmented codes: from `folder`/augment_codes.npz when fitted alike before, else fitted
     now (and saved there unless `write` is False: a worker that is not the chief writes nothing)."""
     path, meta = os.path.join(folder, CODES_FILE), _augment_meta(args)
@@ -121,7 +120,7 @@ def encoded_splits(args: argparse.Namespace, folder: str, write: bool = True) ->
     return splits
 
 
-def load_data(args: argparse.Namespace, folder: str, write: bool = True) -> MnistData:
+def load_data(args: Any, folder: str, write: bool = True) -> MnistData:
     """Loads, splits and encodes the data of a run (augmented codes are cached in `folder`
     unless `write` is False); a missing or corrupt file exits with a clear message."""
     try:

@@ -7,12 +7,9 @@ from __future__ import annotations
 import argparse
 import math
 
-from train.experiments.jobs import QUICK_BASELINE, QUICK_QRNN, TRAIN_FIELDS, Job, Study, budget, seeds, train_job
-from train.experiments.plots import LEGEND_NOTE, median_line
-
-import matplotlib.pyplot as plt  # noqa: E402  (train.outputs selected the Agg backend)
-
-from train.outputs import save_figure  # noqa: E402
+from train.core.outputs import save_figure, subplots
+from train.studies.experiments.jobs import QUICK_BASELINE, QUICK_QRNN, TRAIN_FIELDS, Job, Study, budget, seeds, train_job
+from train.studies.experiments.plots import LEGEND_NOTE, median_line
 
 PI = math.pi
 
@@ -39,7 +36,7 @@ def xor_jobs(args: argparse.Namespace) -> list[Job]:
 
 
 def plot_xor(rows: list[dict[str, str]], path: str, args: argparse.Namespace) -> None:
-    figure, axis = plt.subplots(figsize=(7, 4.5))
+    figure, axis = subplots(figsize=(7, 4.5))
     spreads = sorted({(r["theta_stddev"], r["phi_stddev"]) for r in rows}, key=lambda s: float(s[0]))
     for index, (theta, phi) in enumerate(spreads):
         group = [r for r in rows if (r["theta_stddev"], r["phi_stddev"]) == (theta, phi)]
@@ -79,7 +76,7 @@ def letters_jobs(args: argparse.Namespace) -> list[Job]:
 
 
 def plot_letters(rows: list[dict[str, str]], path: str, args: argparse.Namespace) -> None:
-    figure, axes = plt.subplots(1, 3, figsize=(11, 4), sharey=True)
+    figure, axes = subplots(1, 3, figsize=(11, 4), sharey=True)
     best = dict(zip(TOPOLOGY, map(str, LETTERS_BEST)))
     for axis, varied in zip(axes, TOPOLOGY):
         fixed = [name for name in best if name != varied]
@@ -119,7 +116,7 @@ def dna_jobs(args: argparse.Namespace) -> list[Job]:
 
 
 def plot_dna(rows: list[dict[str, str]], path: str, args: argparse.Namespace) -> None:
-    figure, axis = plt.subplots(figsize=(7, 4.5))
+    figure, axis = subplots(figsize=(7, 4.5))
     for model, protocol in DNA_SERIES:
         group = [r for r in rows if (r["model"], r["protocol"]) == (model, protocol)]
         if not group:

@@ -1,53 +1,70 @@
 """Training and scoring of `python -m train.mnist`: each member of a run (or ensemble) is
-trained through `train.runs` (the shared trainer, resume, progress bar and files), scored
-on the test set with its best checkpoint's weights, and an ensemble averages its members.
-Only the chief writes (see `train.runs`); the other workers train and score nothing."""
+trained by `train.core.runs.train_member` (shared with the sequence tasks: model, training,
+resume, progress bar), scored on the test set with its best checkpoint's weights, and an
+ensemble averages its members. Only the chief writes (see `train.core.runs`); the other
+workers train and score nothing. The run's settings are a `train.core.config.MnistRun`."""
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import time
 from typing import Any, Sequence
 
-from train import runs  # first: selects tf-keras before TensorFlow loads
+import numpy as np
 
-import numpy as np  # noqa: E402
+from qrnn_tfq.training import BEST_CHECKPOINT, LATEST_CHECKPOINT, QRNNSequenceModel, TrainingResult, load_checkpoint
+from qrnn_tfq.training.checkpoint import assign_arrays
+from train.core import runs
+from train.core.config import MnistRun
+from train.core.mnist_data import BalancedBatches, MnistData, load_data
+from train.core.mnist_eval import label_distribution, plot_confusion, scores
+from train.core.outputs import write_json
 
-from qrnn_tfq.training import BEST_CHECKPOINT, LATEST_CHECKPOINT, QRNNSequenceModel, TrainingResult, load_checkpoint  # noqa: E402
-from qrnn_tfq.training.checkpoint import assign_arrays  # noqa: E402
-from train.mnist_args import PROGRAM, member_folder, run_config  # noqa: E402
-from train.mnist_data import BalancedBatches, MnistData, load_data  # noqa: E402
-from train.mnist_eval import label_distribution, plot_confusion, scores  # noqa: E402
-from train.outputs import write_json  # noqa: E402
+PROGRAM = MnistRun.PROGRAM
+RUNS_FOLDER = "runs"
 
 logger = logging.getLogger(__name__)
 
 
-def train_member(args: argparse.Namespace, data: MnistData, seed: int, folder: str, distribution: runs.Distribution,
+def default_folder(args: MnistRun) -> str:
+    name = "mnist-" + "".join(str(d) for d in args.digits)
+    if args.augment != "none":
+        name += f"-{'s' if args.supervised else ''}{args.augment}{args.coordinates}-r{args.bits}"
+        if args.augment_input != "raw":
+            name += f"-{args.augment_input}"
+    if args.quick:
+        name += "-quick"
+    if args.ensemble > 1:
+        return os.path.join(RUNS_FOLDER, f"{name}-ensemble-seeds{args.seed}-{args.seed + args.ensemble - 1}")
+    return os.path.join(RUNS_FOLDER, f"{name}-seed{args.seed}")
+
+
+def member_folder(args: MnistRun, out: str, seed: int) -> str:
+    return out if args.ensemble == 1 else os.path.join(out, f"seed{seed}")
+
+
+def member_config(args: MnistRun, seed: int) -> dict[str, Any]:
+    """What a member's checkpoints store (and `--resume` compares): the run config and the model's seed."""
+    return {**args.to_dict(), "model_seed": seed}
+
+
+def train_member(args: MnistRun, data: MnistData, seed: int, folder: str, distribution: runs.Distribution,
                  callbacks: Sequence[Any] | None = None) -> tuple[QRNNSequenceModel, TrainingResult, int | None]:
     """Trains (or resumes) one model into `folder`; returns it with the best checkpoint's weights (the chief's)."""
-    if distribution.chief:
-        os.makedirs(folder, exist_ok=True)
-    config = {**run_config(args), "model_seed": seed}
-    member = f"seed{seed}" if args.ensemble > 1 else None
-    with distribution.scope():
-        model = runs.build_model(args, data.io_lanes, seed)
-        trainer = runs.make_trainer(
-            args, model, BalancedBatches(data.train, args.batch, seed), data.validation.to_batch(), seed,
-            distribution=distribution, folder=folder, config=config,
-            callbacks=runs.run_callbacks(args, distribution, callbacks, member),
-        )
-    resumed_from = runs.resume(trainer, folder, config, args.resume_from) if args.resume else None
-    if args.init_from is not None and resumed_from is None:
-        initial_weights(model, args.init_from, seed, args.ensemble)
-    result = runs.fit(trainer, args, f"mnist {','.join(map(str, args.digits))} seed {seed}", accuracy=True)
+    trained = runs.train_member(
+        args, seed=seed, folder=folder, config=member_config(args, seed), io_lanes=data.io_lanes,
+        sample_batch=BalancedBatches(data.train, args.batch, seed), validation_batch=data.validation.to_batch(),
+        distribution=distribution, callbacks=callbacks, member=f"seed{seed}" if args.ensemble > 1 else None,
+        description=f"mnist {','.join(map(str, args.digits))} seed {seed}", accuracy=True,
+        start=None if args.init_from is None else lambda model: initial_weights(model, args.init_from, seed, args.ensemble),
+    )
+    model = trained.model
     best = os.path.join(folder, BEST_CHECKPOINT)
     if distribution.chief and os.path.exists(best):  # early stopping: score the weights of the best validation loss
         for variable, array in zip(model.trainable_weights, load_checkpoint(best).model_weights):
             variable.assign(array)
-    return model, result, resumed_from
+    return model, trained.result, trained.resumed_from
 
 
 def initial_weights(model: QRNNSequenceModel, source: str, seed: int, ensemble: int) -> str:
@@ -63,7 +80,7 @@ def initial_weights(model: QRNNSequenceModel, source: str, seed: int, ensemble: 
     return path
 
 
-def member_summary(args: argparse.Namespace, result: TrainingResult, model: QRNNSequenceModel, seed: int,
+def member_summary(args: MnistRun, result: TrainingResult, model: QRNNSequenceModel, seed: int,
                    folder: str, resumed_from: int | None, test: dict[str, Any] | None,
                    times: dict[str, float]) -> dict[str, Any]:
     summary = runs.result_summary(result, seed=seed, folder=folder, resumed_from=resumed_from,
@@ -75,11 +92,11 @@ def member_summary(args: argparse.Namespace, result: TrainingResult, model: QRNN
         "test": None if test is None else {**test, "weights": weights},
         "train_wall_time_s": times["train"],
         "test_wall_time_s": times["test"],
-        "config": {**run_config(args), "model_seed": seed, "max_steps": args.max_steps, "patience": args.patience},
+        "config": {**member_config(args, seed), "max_steps": args.max_steps, "patience": args.patience},
     }
 
 
-def failed(args: argparse.Namespace, result: TrainingResult) -> bool:
+def failed(args: MnistRun, result: TrainingResult) -> bool:
     """Whether `--replace-above` sets this member aside: its best validation loss stayed above the bound
     (a member that was never validated is kept)."""
     loss = result.best_validation_loss
@@ -96,7 +113,7 @@ def describe(name: str, test: dict[str, Any]) -> str:
             f"{_percent(test['expected_sampled_accuracy'])} expected sampled")
 
 
-def train_and_score(args: argparse.Namespace, out: str, command: str, start: float, distribution: runs.Distribution,
+def train_and_score(args: MnistRun, out: str, command: str, start: float, distribution: runs.Distribution,
                     callbacks: Sequence[Any] | None = None) -> dict[str, Any]:
     """Train (or load) every member into `out`, score the test set and write the summaries; returns `out`'s.
     A worker that is not the chief trains alongside and returns its members' training summaries."""
@@ -152,13 +169,13 @@ def train_and_score(args: argparse.Namespace, out: str, command: str, start: flo
     return _ensemble(args, out, command, start, data, members, joints, set_aside)
 
 
-def _write_member(args: argparse.Namespace, folder: str, result: TrainingResult, test: dict[str, Any], seed: int) -> None:
-    runs.write_run_files(folder, result, stop_loss=args.stop_loss, title=f"MNIST {args.digits} seed {seed}")
+def _write_member(args: MnistRun, folder: str, result: TrainingResult, test: dict[str, Any], seed: int) -> None:
+    runs.write_run_files(folder, result, stop_loss=args.stop_loss, title=f"MNIST {list(args.digits)} seed {seed}")
     plot_confusion(os.path.join(folder, "confusion_matrix.png"), test["confusion_matrix"], args.digits,
                    f"seed {seed}: {_percent(test['argmax_accuracy'])} argmax, {_percent(test['sampled_accuracy'])} sampled")
 
 
-def _ensemble(args: argparse.Namespace, out: str, command: str, start: float, data: MnistData,
+def _ensemble(args: MnistRun, out: str, command: str, start: float, data: MnistData,
               members: list[dict[str, Any]], joints: list[np.ndarray], set_aside: list[dict[str, Any]]) -> dict[str, Any]:
     """Score the average of the members' joint label distributions; write and return the ensemble's summary."""
     average = np.mean(joints, axis=0)  # the members' output distributions at the label steps, averaged

@@ -1,5 +1,5 @@
-"""`python -m train.experiments NAME`: the studies by name, the command's options, and the
-run of a study's jobs not yet in its CSV (see `train.experiments`)."""
+"""`python -m train.studies.experiments NAME`: the studies by name, the command's options, and the
+run of a study's jobs not yet in its CSV (see `train.studies.experiments`)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ import os
 import time
 from typing import Sequence
 
-from train import arguments  # first: selects tf-keras before TensorFlow loads
+from tqdm import tqdm
 
-from tqdm import tqdm  # noqa: E402
-
-import train.experiments as experiments  # noqa: E402
-from train import quiet, run_folder  # noqa: E402
-from train.experiments import gradients, sequence_studies  # noqa: E402
-from train.experiments.jobs import Study, key_of, read_rows, row_cells, write_rows  # noqa: E402
+from train.core import arguments, quiet, run_folder
+from train.core.config import MODELS
+from train.studies import experiments
+from train.studies.experiments import gradients, sequence_studies
+from train.studies.experiments.jobs import Study, key_of, read_rows, row_cells, write_rows
 
 RESULTS_FOLDER = os.path.join("docs", "results")
 STUDIES: dict[str, Study] = {**sequence_studies.STUDIES, "gradients": gradients.STUDY}
@@ -26,15 +25,15 @@ STUDIES: dict[str, Study] = {**sequence_studies.STUDIES, "gradients": gradients.
 
 def _models(text: str) -> tuple[str, ...]:
     models = tuple(text.split(","))
-    unknown = [m for m in models if m not in arguments.MODELS]
+    unknown = [m for m in models if m not in MODELS]
     if unknown:
-        raise argparse.ArgumentTypeError(f"models must be among {list(arguments.MODELS)}, got {unknown}")
+        raise argparse.ArgumentTypeError(f"models must be among {list(MODELS)}, got {unknown}")
     return models
 
 
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m train.experiments", description=experiments.__doc__,
+        prog="python -m train.studies.experiments", description=experiments.__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("name", choices=sorted(STUDIES), help="the study")
@@ -46,7 +45,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--target-loss", type=float, default=1e-3, help="validation loss to reach (default 1e-3)")
     parser.add_argument("--lengths", type=lambda text: tuple(int(x) for x in text.split(",")),
                         help="dna-memory/gradients: comma-separated lengths (default: the study's)")
-    parser.add_argument("--models", type=_models, default=arguments.MODELS,
+    parser.add_argument("--models", type=_models, default=MODELS,
                         help="dna-memory/gradients: comma-separated models among qrnn,rnn,lstm (default all)")
     parser.add_argument("--protocols", type=lambda text: tuple(text.split(",")), default=("paper", "honest"),
                         help="dna-memory: the QRNN's protocols, comma-separated (default paper,honest)")

@@ -24,14 +24,13 @@ import time
 import uuid
 from typing import Any, Mapping
 
+from qrnn_tfq.export.load import upgrade_run_settings
 from qrnn_tfq.training import BEST_CHECKPOINT, LATEST_CHECKPOINT, load_checkpoint
 
 LOCK_FILE = "run.lock"
 # What a run writes into its folder (deleted by --overwrite; augment_codes.npz is a checked cache and stays).
 RUN_FILES = (LATEST_CHECKPOINT, BEST_CHECKPOINT, "summary.json", "history.csv", "training_curve.png", "confusion_matrix.png")
 _MEMBER_FOLDER = re.compile(r"seed\d+")
-# Run settings saved under an older name -> today's (issue 14: the SPEC's names).
-LEGACY_NAMES = {"workspace": "workspace_lanes"}
 
 
 # ---- the lock ----------------------------------------------------------------------------
@@ -189,10 +188,9 @@ class RunLock:
 
 def current_names(settings: Mapping[str, Any]) -> dict[str, Any]:
     """`settings` (a checkpoint's or summary's run config) with older names read as today's
-    (`LEGACY_NAMES`), so a run folder of an older program compares with today's settings."""
-    renamed = {LEGACY_NAMES.get(key, key): value for key, value in settings.items()}
-    renamed.update({key: value for key, value in settings.items() if key in LEGACY_NAMES.values()})
-    return renamed
+    (`qrnn_tfq.export.load.upgrade_run_settings`, the one place), so a run folder of an
+    older program compares with today's settings."""
+    return upgrade_run_settings(settings)
 
 
 def run_folders(folder: str) -> list[str]:

@@ -1,4 +1,9 @@
-"""Benchmark of the engine: `python -m qrnn_tfq.bench` (issue: performance).
+"""Benchmark of the engine: `python -m train.studies.bench` (issue: performance).
+
+A tool that measures the library, not part of it (issue 18): it lives with the studies,
+outside `qrnn_tfq`, whose users need none of it; it imports only `qrnn_tfq` (and, inside
+its measuring subprocess, nothing of `train`), so `--compare-with` runs this same file
+against another checkout's package (an older one kept it as `qrnn_tfq/bench.py`).
 
 Times median-of-N training steps (the Keras train function of `SequenceTaskModel` the
 programs run: forward with teacher forcing, loss, gradient, Adam update with clipping) and evaluation steps (forward only, argmax measurement) on seeded
@@ -56,6 +61,7 @@ CASES = {
     **{f"qubits-{q}": Case(f"qubits-{q}", q - 2, 2, 2, 2, steps=20, batch=16) for q in (8, 10, 12, 14, 16)},
     "tiny": Case("tiny", 2, 1, 1, 1, steps=5, batch=4),
 }
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout
 DEFAULT_CASES = ["mnist", "dna-100", "dna-300", "dna-1000", "qubits-8", "qubits-10", "qubits-12", "qubits-14", "qubits-16"]
 
 
@@ -156,14 +162,14 @@ def format_table(rows: list[dict]) -> str:
 def measure(name: str, repeats: int, device: str, package_root: str | None = None) -> dict:
     """Run one case in a fresh subprocess, with `qrnn_tfq` from `package_root` if given."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    command = [sys.executable, "-m", "qrnn_tfq.bench"]
+    command = [sys.executable, "-m", "train.studies.bench"]
     with tempfile.TemporaryDirectory() as scratch:
         if package_root is not None:  # this file, run against another checkout's package
             script = shutil.copy(__file__, os.path.join(scratch, "qrnn_bench.py"))
             command = [sys.executable, script]
             env["PYTHONPATH"] = os.path.abspath(package_root)
         command += ["--case", name, "--repeats", str(repeats), "--device", device]
-        result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=package_root)
+        result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=package_root or REPO)
     if result.returncode != 0:
         raise RuntimeError(f"benchmark case {name!r} failed:\n{result.stderr[-4000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -203,7 +209,7 @@ def format_comparison(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m train.studies.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--cases", nargs="+", default=DEFAULT_CASES, choices=sorted(CASES))
     parser.add_argument("--repeats", type=int, default=5, help="timed repetitions per case (median)")
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
@@ -229,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(measure(name, args.repeats, args.device))
             print(f"{name}: train {rows[-1]['train_s']:.4f} s, eval {rows[-1]['eval_s']:.4f} s", file=sys.stderr, flush=True)
         print(format_table(rows))
-    print("command: python -m qrnn_tfq.bench " + " ".join(argv if argv is not None else sys.argv[1:]))
+    print("command: python -m train.studies.bench " + " ".join(argv if argv is not None else sys.argv[1:]))
     print("BENCH_JSON " + json.dumps(rows))
     return 0
 

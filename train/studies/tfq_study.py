@@ -1,6 +1,6 @@
 """What finite shots and a noise model do to a trained coherent QRNN (SPEC section 8, issue 13).
 
-    python -m train.tfq_study --dna runs/tfq/dna-L5-coherent --mnist runs/tfq/mnist-coherent \\
+    python -m train.studies.tfq_study --dna runs/tfq/dna-L5-coherent --mnist runs/tfq/mnist-coherent \\
         --shots 10 100 1000 --noise 0.0001 0.001 0.01 --out runs/tfq/study
 
 Takes the best weights of coherent runs of `train.dna` and `train.mnist` (trained with
@@ -18,19 +18,19 @@ Writes `tfq_study.json` and `tfq_study.md` into `--out`.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import time
 from typing import Any, Sequence
 
-from train import common  # noqa: F401  (first: quiet TensorFlow, select tf-keras)
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from qrnn_tfq import QRNN  # noqa: E402
-from qrnn_tfq.training import QRNNSequenceModel, atomic_writer  # noqa: E402
-from train.amplification import load_run, markdown_table  # noqa: E402
-from train.outputs import write_json  # noqa: E402
+from qrnn_tfq import QRNN
+from qrnn_tfq.training import QRNNSequenceModel, atomic_writer
+from train.core import quiet
+from train.core.arguments import positive_int, probability
+from train.core.config import Rebuilt, rebuild
+from train.core.mnist_eval import label_distribution, scores
+from train.core.outputs import markdown_table, write_json
 
 EVAL_SEED = 20261128
 KEYS = ("task", "engine", "shots", "noise", "argmax_accuracy", "expected_sampled_accuracy", "samples", "seconds")
@@ -44,31 +44,23 @@ def settings(shots: Sequence[int], noise: Sequence[float], noise_shots: int) -> 
     return rows
 
 
-def make_layer(config: dict[str, Any], io_width: int, weights: list[np.ndarray], setting: dict[str, Any]) -> QRNN:
-    if config.get("recurrence") != "coherent":
+def make_layer(rebuilt: Rebuilt, setting: dict[str, Any]) -> QRNN:
+    """The run's trained QRNN on the simulator of `setting` (engine, shots, noise)."""
+    if rebuilt.run.recurrence != "coherent":
         raise SystemExit(f"error: the TFQ engine runs only coherent runs (--recurrence coherent), got "
-                         f"recurrence={config.get('recurrence')!r}")
-    layer = QRNN(
-        workspace_lanes=config["workspace_lanes"], io_lanes=io_width, stages=config["stages"], degree=config["degree"],
-        order=0, bias=config.get("bias", math.pi / 2), recurrence="coherent", **setting,
-    )
-    layer.build(None)
-    for variable, value in zip(layer.weights, weights):
-        variable.assign(value)
-    return layer
+                         f"recurrence={rebuilt.run.recurrence!r}")
+    return rebuilt.qrnn_layer(**setting)
 
 
 def dna_rows(folder: str, grid: list[dict[str, Any]], sequences: int) -> list[dict[str, Any]]:
-    from data.sequences import task_by_name
-
-    config, weights = load_run(folder)
-    task = task_by_name("dna", length=config["task"]["length"], protocol=config["task"]["protocol"])
+    rebuilt = rebuild(folder)
+    task = rebuilt.data
     sample = task.sample(sequences, seed=EVAL_SEED)
     batch = {"inputs": sample.inputs, "targets": sample.targets, "scored": sample.scored.astype(np.float32)}
     scored = np.asarray(sample.scored, bool)
     rows = []
     for setting in grid:
-        layer = make_layer(config, task.io_width, weights, setting)
+        layer = make_layer(rebuilt, setting)
         start = time.perf_counter()
         out = layer.run_sequences(batch, training=True)  # coherent: nothing is measured, targets only label
         probabilities, targets = out.probabilities.numpy(), out.measured.numpy()
@@ -81,47 +73,38 @@ def dna_rows(folder: str, grid: list[dict[str, Any]], sequences: int) -> list[di
 
 
 def mnist_rows(folder: str, grid: list[dict[str, Any]], test_size: int) -> list[dict[str, Any]]:
-    from train.mnist import fill_defaults, make_parser
-    from train.mnist_data import load_data
-    from train.mnist_eval import label_distribution, scores
-
-    config, weights = load_run(folder)
-    args = fill_defaults(make_parser().parse_args([]))
-    for key, value in config.items():
-        if hasattr(args, key):
-            setattr(args, key, value)
-    args.digits, args.test_size = tuple(config.get("digits", args.digits)), test_size
-    data = load_data(args, folder)
+    rebuilt = rebuild(folder, test_size=test_size)
+    test = rebuilt.data.test
     rows = []
     for setting in grid:
-        layer = make_layer(config, data.io_lanes, weights, setting)
+        layer = make_layer(rebuilt, setting)
         start = time.perf_counter()
-        joint, sampled = label_distribution(QRNNSequenceModel(layer), data.test, seed=EVAL_SEED)
+        joint, sampled = label_distribution(QRNNSequenceModel(layer), test, seed=EVAL_SEED)
         seconds = time.perf_counter() - start
-        result = scores(joint, sampled, data.test.class_indices, len(data.test.digits))
-        rows.append({"task": "mnist " + "/".join(str(d) for d in data.test.digits), **setting, "samples": result["images"],
+        result = scores(joint, sampled, test.class_indices, len(test.digits))
+        rows.append({"task": "mnist " + "/".join(str(d) for d in test.digits), **setting, "samples": result["images"],
                      "seconds": seconds, "argmax_accuracy": result["argmax_accuracy"],
                      "expected_sampled_accuracy": result["expected_sampled_accuracy"]})
     return rows
 
 
 def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    parser = argparse.ArgumentParser(prog="python -m train.tfq_study", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m train.studies.tfq_study", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dna", metavar="RUN", nargs="*", default=[], help="run folders of train.dna --recurrence coherent")
     parser.add_argument("--mnist", metavar="RUN", nargs="*", default=[], help="run folders of train.mnist --recurrence coherent")
-    parser.add_argument("--shots", type=common.positive_int, nargs="*", default=[10, 100, 1000], help="shot counts")
-    parser.add_argument("--noise", type=common.probability, nargs="*", default=[1e-4, 1e-3, 1e-2],
+    parser.add_argument("--shots", type=positive_int, nargs="*", default=[10, 100, 1000], help="shot counts")
+    parser.add_argument("--noise", type=probability, nargs="*", default=[1e-4, 1e-3, 1e-2],
                         help="depolarizing probabilities per qubit of every gate")
-    parser.add_argument("--noise-shots", type=common.positive_int, default=1000, help="shots of the noisy runs (default 1000)")
-    parser.add_argument("--sequences", type=common.positive_int, default=128, help="DNA test sequences (default 128)")
-    parser.add_argument("--test-size", type=common.positive_int, default=100, help="MNIST test images (default 100)")
+    parser.add_argument("--noise-shots", type=positive_int, default=1000, help="shots of the noisy runs (default 1000)")
+    parser.add_argument("--sequences", type=positive_int, default=128, help="DNA test sequences (default 128)")
+    parser.add_argument("--test-size", type=positive_int, default=100, help="MNIST test images (default 100)")
     parser.add_argument("--out", default="runs/tfq-study", help="output folder (default runs/tfq-study)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's messages")
     args = parser.parse_args(argv)
     if not args.dna and not args.mnist:
         parser.error("name at least one run: --dna RUN or --mnist RUN")
-    common.quiet.configure_logging(args.verbose)
+    quiet.configure_logging(args.verbose)
     grid = settings(args.shots, args.noise, args.noise_shots)
     rows = [row for folder in args.dna for row in dna_rows(folder, grid, args.sequences)]
     rows += [row for folder in args.mnist for row in mnist_rows(folder, grid, args.test_size)]

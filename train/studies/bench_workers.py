@@ -1,7 +1,7 @@
 """Time per training step of `train.mnist` on 1 and on several local workers.
 
-    python -m train.bench_workers                       # 1 process, then 2 workers on loopback
-    python -m train.bench_workers --workers 1 2 --steps 30 --threads 1
+    python -m train.studies.bench_workers                       # 1 process, then 2 workers on loopback
+    python -m train.studies.bench_workers --workers 1 2 --steps 30 --threads 1
 
 Each worker is a process running `train.mnist`'s own code path (its `main`) with
 `--distribute multi-worker` (`MultiWorkerMirroredStrategy`, `TF_CONFIG` on free loopback
@@ -29,7 +29,7 @@ import textwrap
 
 from qrnn_tfq.training.distribute import local_tf_configs
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # One worker: train.mnist's main with a callback that records the wall time of each step.
 WORKER = textwrap.dedent("""
@@ -91,7 +91,7 @@ def run_workers(count: int, steps: int, threads: int | None, scratch: str, extra
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(prog="python -m train.bench_workers", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m train.studies.bench_workers", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to time (default 1 2)")
     parser.add_argument("--steps", type=int, default=30, help="training steps per run (default 30)")
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     print(f"{'workers':>7} {'s/step':>8} {'speed-up':>8}")
     for row in rows:
         print(f"{row['workers']:>7} {row['seconds_per_step']:>8.3f} {row['speedup']:>7.2f}x")
-    print("command: python -m train.bench_workers " + " ".join(sys.argv[1:] if argv is None else argv))
+    print("command: python -m train.studies.bench_workers " + " ".join(sys.argv[1:] if argv is None else argv))
     print("BENCH_JSON " + json.dumps(rows))
     return rows
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from train import common  # noqa: F401  (first: selects tf-keras and matplotlib's Agg backend)
+import numpy as np
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from data.mnist_sequences import PixelSequences  # noqa: E402
-from qrnn_tfq.training import QRNNSequenceModel, atomic_writer, label_code_distribution, sampled_label_codes  # noqa: E402
+from data.mnist_sequences import PixelSequences
+from qrnn_tfq.training import QRNNSequenceModel, label_code_distribution, sampled_label_codes
+from train.core.outputs import save_figure, subplots
 
 EVAL_CHUNK = 512  # test images per evaluation run (the last chunk is padded: one compiled shape)
 
@@ -68,7 +66,7 @@ def confusion_figure(confusion: Sequence[Sequence[int]], digits: Sequence[int], 
     with its count in the colour that reads on its shade."""
     matrix = np.asarray(confusion)
     size = max(3.0, 0.55 * len(digits) + 1.5)
-    figure, axes = plt.subplots(figsize=(size + 0.8, size))
+    figure, axes = subplots(figsize=(size + 0.8, size))
     image = axes.imshow(matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1), cmap="Blues", vmin=0, vmax=1)
     colours = text_colours(image.cmap(image.norm(image.get_array())))
     for (row, column), count in np.ndenumerate(matrix):
@@ -84,7 +82,4 @@ def confusion_figure(confusion: Sequence[Sequence[int]], digits: Sequence[int], 
 
 
 def plot_confusion(path: str, confusion: Sequence[Sequence[int]], digits: Sequence[int], title: str) -> None:
-    figure = confusion_figure(confusion, digits, title)
-    with atomic_writer(path) as file:
-        figure.savefig(file, format="png", dpi=120)
-    plt.close(figure)
+    save_figure(confusion_figure(confusion, digits, title), path, dpi=120)

@@ -1,6 +1,6 @@
 """Does amplitude amplification give the QRNN's activation? Numbers and plots (SPEC section 8).
 
-    python -m train.amplification --xor RUN [RUN ...] --mnist RUN [RUN ...] --rounds 0 1 2 3 4 6 --out runs/amplification
+    python -m train.studies.amplification --xor RUN [RUN ...] --mnist RUN [RUN ...] --rounds 0 1 2 3 4 6 --out runs/amplification
 
 For one neuron (orders 1-3) it tabulates the fixed-point schedule of every round count:
 queries, the guaranteed error `delta` at SPEC section 2's bound, the smallest success
@@ -17,21 +17,16 @@ postselected word) does. Writes `amplification.json`, `amplification.md` and PNG
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 from typing import Any, Sequence
 
-from train import common  # noqa: F401  (first: quiet TensorFlow, select tf-keras)
+import numpy as np
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from qrnn_tfq import QRNN  # noqa: E402
-from qrnn_tfq.amplification import amplified_gain, amplified_success, fixed_point_schedule, neuron_success_bound  # noqa: E402
-from qrnn_tfq.training import atomic_writer, load_checkpoint  # noqa: E402
-from train.outputs import save_figure, write_json  # noqa: E402
-from train.run_folder import current_names  # noqa: E402
+from qrnn_tfq.amplification import amplified_gain, amplified_success, fixed_point_schedule, neuron_success_bound
+from qrnn_tfq.training import QRNNSequenceModel, atomic_writer
+from train.core.config import Rebuilt, RunConfig, rebuild
+from train.core.mnist_eval import label_distribution, scores
+from train.core.outputs import markdown_table, save_figure, subplots, write_json
 
 XOR_SEQUENCES = 512  # fresh test sequences of the XOR task (seeded)
 EVAL_SEED = 20261128
@@ -77,7 +72,7 @@ def neuron_table(orders: Sequence[int], rounds: Sequence[int]) -> list[dict[str,
 
 
 def plot_neuron_summary(path: str, rows: list[dict[str, Any]]) -> None:
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    figure, (left, right) = subplots(1, 2, figsize=(10, 4))
     for order in dict.fromkeys(row["order"] for row in rows):
         mine = [row for row in rows if row["order"] == order]
         ks = [row["rounds"] for row in mine]
@@ -96,7 +91,7 @@ def plot_neuron_summary(path: str, rows: list[dict[str, Any]]) -> None:
 def plot_neuron(path: str, order: int, rounds: Sequence[int]) -> None:
     bound = neuron_success_bound(order)
     lam = np.linspace(bound, 1.0, 400)
-    figure, axes = plt.subplots(figsize=(6, 4))
+    figure, axes = subplots(figsize=(6, 4))
     for k in rounds:
         success = lam if k == 0 else amplified_success(lam, fixed_point_schedule(k, bound))
         axes.plot(lam, success, label="postselection (k = 0)" if k == 0 else f"k = {k} ({2 * k + 1} queries)")
@@ -111,34 +106,12 @@ def plot_neuron(path: str, order: int, rounds: Sequence[int]) -> None:
 # ---- trained runs --------------------------------------------------------------------------
 
 
-def load_run(folder: str) -> tuple[dict[str, Any], list[np.ndarray]]:
-    """The run's saved settings (summary.json "config", older names read as today's) and its best weights."""
-    with open(os.path.join(folder, "summary.json")) as file:
-        summary = json.load(file)
-    config = summary.get("config") or summary.get("run_config")
-    if config is None:
-        raise SystemExit(f"error: {folder}/summary.json holds no run config")
-    checkpoint = load_checkpoint(os.path.join(folder, "best.npz"))
-    return current_names(config), list(checkpoint.model_weights)
-
-
-def run_label(folder: str, config: dict[str, Any]) -> str:
+def run_label(folder: str, run: RunConfig) -> str:
     """The run's folder name and how it was trained (postselected or with k rounds)."""
-    trained = config.get("amplification") or 0
+    trained = run.amplification or 0
     parts = os.path.normpath(folder).split(os.sep)
     name = "/".join(parts[-2:]) if parts[-1].startswith("seed") and len(parts) > 1 else parts[-1]
     return f"{name} (trained {'postselected' if not trained else f'k={trained}'})"
-
-
-def make_layer(config: dict[str, Any], io_width: int, weights: list[np.ndarray], rounds: int) -> QRNN:
-    layer = QRNN(
-        workspace_lanes=config["workspace_lanes"], io_lanes=io_width, stages=config["stages"], degree=config["degree"],
-        order=config.get("order", 2), bias=config.get("bias", math.pi / 2), amplification=rounds,
-    )
-    layer.build(None)
-    for variable, value in zip(layer.weights, weights):
-        variable.assign(value)
-    return layer
 
 
 def sequence_costs(out: Any, scored: np.ndarray, reference_state: np.ndarray | None) -> dict[str, Any]:
@@ -158,16 +131,13 @@ def sequence_costs(out: Any, scored: np.ndarray, reference_state: np.ndarray | N
 
 
 def xor_study(folder: str, rounds: Sequence[int]) -> list[dict[str, Any]]:
-    from data.sequences import task_by_name
-
-    config, weights = load_run(folder)
-    task = task_by_name(config["task"]["name"], length=config["task"]["length"])
-    sample = task.sample(XOR_SEQUENCES, seed=EVAL_SEED)
+    rebuilt = rebuild(folder)
+    sample = rebuilt.data.sample(XOR_SEQUENCES, seed=EVAL_SEED)
     batch = {"inputs": sample.inputs, "targets": sample.targets, "scored": sample.scored.astype(np.float32)}
     scored = np.asarray(sample.scored, bool)
     rows, reference = [], None
     for k in rounds:
-        layer = make_layer(config, task.io_width, weights, k)
+        layer = rebuilt.qrnn_layer(amplification=k)
         teacher = layer.run_sequences(batch, training=True)  # measures the targets
         reference = teacher.final_state.numpy() if k == 0 else reference
         costs = sequence_costs(teacher, scored, None if k == 0 else reference)
@@ -175,36 +145,27 @@ def xor_study(folder: str, rounds: Sequence[int]) -> list[dict[str, Any]]:
         argmax = layer.run_sequences(batch, training=False, measurement="argmax")
         right = (argmax.measured.numpy() == targets)[scored]
         expected = np.take_along_axis(teacher.probabilities.numpy(), targets[..., None], -1)[..., 0][scored]
-        rows.append({"task": "xor", "run": run_label(folder, config), "rounds": k, "argmax_accuracy": float(right.mean()),
-                     "expected_sampled_accuracy": float(expected.mean()), **costs})
+        rows.append({"task": "xor", "run": run_label(folder, rebuilt.run), "rounds": k,
+                     "argmax_accuracy": float(right.mean()), "expected_sampled_accuracy": float(expected.mean()),
+                     **costs})
     return rows
 
 
 def mnist_study(folder: str, rounds: Sequence[int]) -> list[dict[str, Any]]:
-    from train.mnist import fill_defaults, make_parser
-    from train.mnist_data import load_data
-    from train.mnist_eval import label_distribution, scores
-    from qrnn_tfq.training import QRNNSequenceModel
-
-    config, weights = load_run(folder)
-    args = fill_defaults(make_parser().parse_args([]))
-    for key, value in config.items():
-        if hasattr(args, key):
-            setattr(args, key, value)
-    args.digits = tuple(config.get("digits", args.digits))
-    data = load_data(args, folder)
-    test = data.test
+    rebuilt: Rebuilt = rebuild(folder)
+    test = rebuilt.data.test
     batch = test.to_batch(np.arange(min(len(test), 256)))
     arrays = {"inputs": batch.inputs, "targets": batch.targets, "scored": batch.scored}
     rows, reference = [], None
     for k in rounds:
-        layer = make_layer(config, data.io_lanes, weights, k)
+        layer = rebuilt.qrnn_layer(amplification=k)
         joint, sampled = label_distribution(QRNNSequenceModel(layer), test, seed=EVAL_SEED)
         result = scores(joint, sampled, test.class_indices, len(test.digits))
         teacher = layer.run_sequences(arrays, training=True)
         reference = teacher.final_state.numpy() if k == 0 else reference
         costs = sequence_costs(teacher, np.asarray(arrays["scored"], bool), None if k == 0 else reference)
-        rows.append({"task": "mnist", "run": run_label(folder, config), "rounds": k, "argmax_accuracy": result["argmax_accuracy"],
+        rows.append({"task": "mnist", "run": run_label(folder, rebuilt.run), "rounds": k,
+                     "argmax_accuracy": result["argmax_accuracy"],
                      "expected_sampled_accuracy": result["expected_sampled_accuracy"],
                      "test_images": result["images"], **costs})
     return rows
@@ -214,7 +175,7 @@ def mnist_study(folder: str, rounds: Sequence[int]) -> list[dict[str, Any]]:
 
 
 def plot_models(path: str, rows: list[dict[str, Any]]) -> None:
-    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    figure, (left, right) = subplots(1, 2, figsize=(12, 4.5))
     for task in dict.fromkeys(row["run"] for row in rows):
         mine = [row for row in rows if row["run"] == task]
         ks = [row["rounds"] for row in mine]
@@ -234,22 +195,8 @@ def plot_models(path: str, rows: list[dict[str, Any]]) -> None:
     save_figure(figure, path, dpi=110)
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def markdown_table(rows: list[dict[str, Any]], keys: Sequence[str]) -> str:
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(_cell(row.get(key)) for key in keys) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="python -m train.amplification", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m train.studies.amplification", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--xor", metavar="RUN", nargs="+", default=[], help="run folders of train.elman --task xor")
     parser.add_argument("--mnist", metavar="RUN", nargs="+", default=[], help="run folders of train.mnist (one model each)")

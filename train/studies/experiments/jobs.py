@@ -12,10 +12,11 @@ import os
 from types import ModuleType
 from typing import Any, Callable, Iterable, Sequence
 
-from train import common, dna, elman  # first: they select tf-keras before TensorFlow loads
-
-from qrnn_tfq.training import TrainingResult, atomic_write_text  # noqa: E402
-from train.run_folder import LEGACY_NAMES  # noqa: E402
+from qrnn_tfq.export.load import upgrade_run_settings
+from qrnn_tfq.training import TrainingResult, atomic_write_text
+from train import dna, elman
+from train.core import runs, sequence_runs
+from train.core.config import SequenceRun
 
 PROGRAMS: dict[str, ModuleType] = {"elman": elman, "dna": dna}
 
@@ -29,8 +30,8 @@ class Job:
     program: str
     settings: dict[str, Any]
 
-    def args(self) -> argparse.Namespace:
-        """The filled arguments the program's `main` would run these settings with."""
+    def args(self) -> SequenceRun:
+        """The configuration the program's `main` would run these settings with."""
         return PROGRAMS[self.program].settings(**self.settings)
 
     def command(self) -> str:
@@ -72,15 +73,15 @@ QUICK_BASELINE = {"hidden": 4, "batch": 4, "val_batch": 4}
 # ---- one training run --------------------------------------------------------------------
 
 
-def train_run(args: argparse.Namespace, seed: int, model: Any = None) -> tuple[TrainingResult, Any]:
-    """Train one seed as `common.train_seed` does, without writing a run folder.
+def train_run(args: SequenceRun, seed: int, model: Any = None) -> tuple[TrainingResult, Any]:
+    """Train one seed as `sequence_runs.train_seed` does, without writing a run folder.
 
     `model` (default: built from `args` as the training programs do) is trained in place.
     """
-    task = PROGRAMS["elman" if getattr(args, "task", None) else "dna"].task_of(args)
+    task = args.task_spec()
     if model is None:
-        model = common.build_model(args, task.io_width, seed)
-    return common.make_trainer(args, task, model, seed).fit(), model
+        model = args.build_model(task.io_width, seed)
+    return sequence_runs.make_trainer(args, task, model, seed).fit(), model
 
 
 TRAIN_FIELDS = (
@@ -99,7 +100,7 @@ def result_columns(result: TrainingResult, model: Any) -> dict[str, Any]:
         "final_argmax_accuracy": None if last is None else last.validation_argmax_accuracy,
         "final_sampled_accuracy": None if last is None else last.validation_sampled_accuracy,
         "min_postselection": result.min_postselection,
-        "num_parameters": common.count_parameters(model),
+        "num_parameters": runs.count_parameters(model),
         "wall_s": result.wall_time_s,
     }
 
@@ -131,7 +132,7 @@ def read_rows(path: str) -> list[dict[str, str]]:
     if not os.path.exists(path):
         return []
     with open(path, newline="") as file:
-        return [{LEGACY_NAMES.get(name, name): value for name, value in row.items()} for row in csv.DictReader(file)]
+        return [upgrade_run_settings(row) for row in csv.DictReader(file)]
 
 
 def write_rows(path: str, fields: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:

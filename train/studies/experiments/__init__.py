@@ -1,10 +1,10 @@
 """Named studies of the sequence tasks (issue 4), each to a CSV and a PNG plot.
 
-    python -m train.experiments xor-init            # steps to loss 1e-3 vs bias b and initial spread
-    python -m train.experiments letters-topology    # steps vs workspace lanes, stages, degree (one at a time)
-    python -m train.experiments dna-memory          # steps vs length for QRNN (both protocols), RNN, LSTM
-    python -m train.experiments gradients           # gradient norms vs length, at init and after training
-    python -m train.experiments dna-memory --quick  # a tiny grid in seconds (what the tests run)
+    python -m train.studies.experiments xor-init            # steps to loss 1e-3 vs bias b and initial spread
+    python -m train.studies.experiments letters-topology    # steps vs workspace lanes, stages, degree (one at a time)
+    python -m train.studies.experiments dna-memory          # steps vs length for QRNN (both protocols), RNN, LSTM
+    python -m train.studies.experiments gradients           # gradient norms vs length, at init and after training
+    python -m train.studies.experiments dna-memory --quick  # a tiny grid in seconds (what the tests run)
 
 Each study writes `<out>/<name>.csv` (one row per run) and `<out>/<name>.png` (default
 `docs/results/`; with `--quick`, `<name>-quick.*`). Rows already in the CSV are skipped,
@@ -21,9 +21,6 @@ and the row's settings (the `command` column spells it out).
 empty if the budget (`--max-steps`) ran out; medians count such runs as infinitely long.
 
 Modules: `jobs` (a job, a study, one training run, the CSV), `sequence_studies`
-(xor-init, letters-topology, dna-memory), `gradients`, `plots`, `program` (the command).
+(xor-init, letters-topology, dna-memory), `gradients` (the study) and `gradient_norms`
+(the measurement), `plots`, `program` (the command: `STUDIES`, `make_parser`, `main`).
 """
-
-from train.experiments.program import STUDIES as STUDIES
-from train.experiments.program import main as main
-from train.experiments.program import make_parser as make_parser
