@@ -12,7 +12,7 @@ from qrnn_tfq.config import QRNNConfig
 from qrnn_tfq.engine import QRNNWeights
 from qrnn_tfq.layers.engines import get_engine
 from qrnn_tfq.testing import random_weights, random_words
-from qrnn_tfq.tfq import TFQEngine, projector_signs
+from qrnn_tfq.tfq import NOISE_TRAJECTORIES, TFQEngine, projector_signs
 
 CASES = [(2, 1, 1, 2), (2, 2, 1, 1), (3, 1, 0, 2)]  # (W, I, S, d)
 
@@ -34,19 +34,34 @@ def _nll(probabilities, targets, scored):
     return -tf.reduce_sum(tf.where(scored, tf.math.log(p), tf.zeros_like(p))) / tf.reduce_sum(tf.cast(scored, p.dtype))
 
 
+def _run(engine, config, weights, inputs, targets, scored, **options):
+    return engine.run(config, weights, input_words=inputs, target_words=targets, scored=scored, **options)
+
+
 @pytest.mark.parametrize("workspace, io, stages, degree", CASES)
 def test_distributions_equal_the_state_vector_engine(workspace, io, stages, degree):
     config = _config(workspace, io, stages, degree)
     weights = random_weights(config, seed=workspace + 10 * io)
     inputs, targets, scored = _inputs(config)
-    exact = get_engine("state_vector").run(config, weights, input_words=inputs, target_words=targets, scored=scored, measurement="argmax")
-    out = get_engine("tfq").run(config, weights, input_words=inputs, target_words=targets, scored=scored, measurement="argmax")
+    exact = _run(get_engine("state_vector"), config, weights, inputs, targets, scored, measurement="argmax")
+    out = _run(get_engine("tfq"), config, weights, inputs, targets, scored, measurement="argmax")
     read = scored.numpy().any(axis=0)
     assert not read[1] and read[-1]
-    np.testing.assert_allclose(out.probabilities.numpy()[:, read], exact.probabilities.numpy()[:, read], atol=1e-5)
+    atol = 1e-5  # TFQ simulates in float32, the state-vector engine here in float64
+    np.testing.assert_allclose(out.probabilities.numpy()[:, read], exact.probabilities.numpy()[:, read], atol=atol)
     np.testing.assert_array_equal(out.probabilities.numpy()[:, ~read], 0.0)  # not simulated
-    np.testing.assert_array_equal(out.measured.numpy(), exact.measured.numpy())
-    np.testing.assert_allclose(out.postselection.numpy()[:, read], exact.postselection.numpy()[:, read], atol=1e-5)
+    # The argmax: TFQ's word is a most likely word of the exact distribution up to the
+    # tolerance, so the two agree wherever the top two words differ by more than 2 atol.
+    p, measured = exact.probabilities.numpy(), out.measured.numpy()
+    chosen = np.take_along_axis(p, measured[..., None], -1)[..., 0]
+    mask = scored.numpy()
+    assert np.all(chosen[mask] >= p.max(-1)[mask] - 2 * atol)
+    top_two = np.sort(p, -1)[..., -2:]
+    clear = mask & (top_two[..., 1] - top_two[..., 0] > 2 * atol)
+    assert clear.sum() >= mask.sum() - 1, "the check needs clear margins"
+    np.testing.assert_array_equal(measured[clear], exact.measured.numpy()[clear])
+    np.testing.assert_array_equal(measured[~mask], targets.numpy()[~mask])  # unscored: the target word
+    np.testing.assert_allclose(out.postselection.numpy()[:, read], np.where(read, chosen, 1.0)[:, read], atol=atol)
     np.testing.assert_array_equal(out.postselection.numpy()[:, ~read], 1.0)
     np.testing.assert_array_equal(out.ancilla_success.numpy(), 1.0)
     assert out.final_state.shape == (3, 2**workspace) and out.probabilities.dtype == tf.float64
@@ -55,7 +70,7 @@ def test_distributions_equal_the_state_vector_engine(workspace, io, stages, degr
 def _gradients(engine, config, weights, inputs, targets, scored, dtype):
     variables = [tf.Variable(tf.cast(w, dtype)) for w in weights]
     with tf.GradientTape() as tape:
-        out = engine.run(config, QRNNWeights(*variables), input_words=inputs, target_words=targets, scored=scored, measurement="target")
+        out = _run(engine, config, QRNNWeights(*variables), inputs, targets, scored, measurement="target")
         loss = _nll(out.probabilities, targets, scored)
     return np.concatenate([g.numpy().ravel() for g in tape.gradient(loss, variables)])
 
@@ -88,10 +103,9 @@ def test_shots_agree_within_sampling_error():
     config = _config(2, 2, 1, 2)
     weights = random_weights(config, seed=5)
     inputs, targets, scored = _inputs(config, batch=2, steps=3, seed=2)
-    shots = 4000
-    exact = get_engine("tfq").run(config, weights, input_words=inputs, target_words=targets, scored=scored).probabilities.numpy()
-    out = get_engine("tfq", shots=shots).run(config, weights, input_words=inputs, target_words=targets, scored=scored)
-    sampled = out.probabilities.numpy()
+    shots = 1000
+    exact = _run(get_engine("tfq"), config, weights, inputs, targets, scored).probabilities.numpy()
+    sampled = _run(get_engine("tfq", shots=shots), config, weights, inputs, targets, scored).probabilities.numpy()
     read = scored.numpy().any(axis=0)
     np.testing.assert_allclose(sampled[:, read].sum(axis=-1), 1.0, atol=1e-6)
     # Standard error of p(w) = 2^-I sum_S sign * z_S with each z_S from its own `shots` samples.
@@ -103,35 +117,41 @@ def test_shots_agree_within_sampling_error():
     assert deviation.max() > 0  # sampled, not exact
 
 
-def test_shots_give_a_gradient():
+def test_shots_gradient_estimates_the_exact_gradient():
     config = _config(2, 1, 0, 1)
     weights = random_weights(config, seed=3, dtype=tf.float32)
-    inputs, targets, scored = _inputs(config, batch=2, steps=2, seed=3)
-    variables = [tf.Variable(w) for w in weights]
-    with tf.GradientTape() as tape:
-        out = get_engine("tfq", shots=2000).run(config, QRNNWeights(*variables), input_words=inputs, target_words=targets, scored=scored)
-        loss = _nll(out.probabilities, targets, scored)
-    grads = tape.gradient(loss, variables)
-    assert all(g is not None and np.all(np.isfinite(g.numpy())) for g in grads)
-    assert np.abs(grads[0].numpy()).max() > 0
+    data = _inputs(config, batch=2, steps=2, seed=3)
+    exact = _gradients(get_engine("state_vector"), config, weights, *data, tf.float64)
+    shots = _gradients(get_engine("tfq", shots=2000), config, weights, *data, tf.float32)
+    assert np.all(np.isfinite(shots))
+    # Parameter shift on 2000-shot estimates: over 30 repetitions each component's standard
+    # deviation was at most 0.03 (0.07 the largest deviation seen); 0.15 is 5 of them.
+    assert np.sum(np.abs(exact) > 0.3) >= 3  # the tolerance is small against the gradient
+    np.testing.assert_allclose(shots, exact, atol=0.15)
 
 
-def test_noise_moves_the_distributions_toward_uniform():
+def test_noise_moves_the_distributions_toward_uniform(density_matrix_probabilities):
     config = _config(2, 1, 1, 2)
     theta, phi, work_angles = random_weights(config, seed=11, spread=0.3)
     weights = QRNNWeights(tf.tensor_scatter_nd_update(theta, [[config.num_neurons - 1]], [1.2]), phi, work_angles)
-    inputs, targets, _ = _inputs(config, batch=2, steps=3, seed=4)
+    inputs, targets, _ = _inputs(config, batch=2, steps=2, seed=4)
     scored = tf.ones_like(inputs, tf.bool)
-    read = scored.numpy().any(axis=0)
-    exact = get_engine("tfq").run(config, weights, input_words=inputs, target_words=targets, scored=scored).probabilities.numpy()[:, read]
-    noisy = get_engine("tfq", noise=0.02).run(config, weights, input_words=inputs, target_words=targets, scored=scored).probabilities.numpy()[:, read]
+    engine = get_engine("tfq", noise=0.02)
+    exact = _run(get_engine("tfq"), config, weights, inputs, targets, scored).probabilities.numpy()
+    noisy = _run(engine, config, weights, inputs, targets, scored).probabilities.numpy()
     np.testing.assert_allclose(noisy.sum(axis=-1), 1.0, atol=1e-6)
-    assert np.all((noisy >= 0) & (noisy <= 1))
-    # Depolarizing noise contracts every distribution toward uniform (1000 trajectories:
-    # a standard error of about 0.016 on each probability).
+    # The exact noisy distributions (cirq's density matrices of the same noisy circuits):
+    # depolarizing noise contracts every distribution toward uniform.
+    expected = density_matrix_probabilities(engine, config, [w.numpy() for w in weights], inputs.numpy(), range(2))
     peaked = np.abs(exact - 0.5) > 0.2
     assert peaked.any(), exact
-    assert np.all(np.abs(noisy - 0.5)[peaked] < np.abs(exact - 0.5)[peaked] - 0.05), (exact, noisy)
+    assert np.all(np.abs(expected - 0.5)[peaked] < np.abs(exact - 0.5)[peaked] - 0.05), (exact, expected)
+    # The engine averages NOISE_TRAJECTORIES trajectories, each <Z> in [-1, 1]: the standard
+    # error of p(0) = (1 + <Z>) / 2 is at most sqrt(1 - <Z>^2) / (2 sqrt(trajectories)).
+    z = 2 * expected[..., 0] - 1
+    error = np.sqrt(1 - z**2) / (2 * np.sqrt(NOISE_TRAJECTORIES))
+    deviation = np.abs(noisy[..., 0] - expected[..., 0])
+    assert np.all(deviation <= 5 * error + 1e-6), (deviation / error).max()
 
 
 def test_engines_are_shared_per_option_set():

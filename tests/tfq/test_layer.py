@@ -61,16 +61,30 @@ def test_tfq_model_fits_as_the_state_vector_one_and_round_trips(tmp_path):
     np.testing.assert_allclose(loaded(data, training=True).numpy(), model(data, training=True).numpy(), atol=1e-6)
 
 
-def test_shots_and_noise_are_layer_arguments():
+def test_shots_and_noise_are_layer_arguments(density_matrix_probabilities):
     data = sequences(batch=2, steps=2)
-    layer = QRNN(**COHERENT, engine="tfq", shots=500, noise=0.001, seed=0)
+    shots, noise = 2000, 0.05
+    layer = QRNN(**COHERENT, engine="tfq", shots=shots, noise=noise, seed=0, theta_stddev=1.0, phi_stddev=1.0)
     config = layer.get_config()
-    assert (config["shots"], config["noise"]) == (500, 0.001)
-    assert (layer.cell.engine.shots, layer.cell.engine.noise) == (500, 0.001)
+    assert (config["shots"], config["noise"]) == (shots, noise)
+    assert (layer.cell.engine.shots, layer.cell.engine.noise) == (shots, noise)
     restored = QRNN.from_config(config)
     assert restored.cell.engine is layer.cell.engine
     out = layer(data, training=True).numpy()
     np.testing.assert_allclose(out.sum(axis=-1), 1.0, atol=1e-6)
+    # The values: estimates of the noisy circuits' exact distributions (cirq's density
+    # matrices), which noise has moved away from the noiseless ones.
+    words = data["inputs"][..., 0].astype(int)  # one in/out lane: the bit is the word
+    expected = density_matrix_probabilities(layer.cell.engine, layer.qrnn_config, layer.get_weights(), words, range(2))
+    exact = QRNN(**COHERENT, seed=0)
+    exact(data)
+    exact.set_weights(layer.get_weights())
+    noiseless = exact(data, training=True).numpy()
+    # One trajectory a shot: the standard error of p(0) = (1 + <Z>) / 2 is sqrt(1 - <Z>^2) / (2 sqrt(shots)).
+    z = 2 * expected[..., 0] - 1
+    error = np.sqrt(1 - z**2) / (2 * np.sqrt(shots))
+    assert np.all(np.abs(out[..., 0] - expected[..., 0]) <= 5 * error + 1e-6), np.abs(out[..., 0] - expected[..., 0]) / error
+    assert np.abs(noiseless - expected).max() > 10 * error.max()  # the noise is applied, and visible
 
 
 def test_label_distribution_of_a_coherent_classifier():
