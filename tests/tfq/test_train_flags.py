@@ -36,6 +36,6 @@ def test_flags_the_layer_refuses_exit_with_its_message(tmp_path):
 
 
 def test_noise_must_be_a_probability(capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="^2$"):  # argparse's exit status for a usage error
         dna.make_parser().parse_args([*TINY, "--noise", "1.5"])
     assert "must be a probability in [0, 1), got 1.5" in capsys.readouterr().err
