@@ -98,6 +98,7 @@ def run_case(case: Case, repeats: int, device: str) -> dict:
     import numpy as np
 
     import qrnn_tfq
+    import qrnn_tfq.layers  # bits_to_words (explicit: the package loads its layers lazily)
     import tensorflow as tf
 
     rng = np.random.default_rng(0)
