@@ -15,6 +15,7 @@ from qrnn_tfq import QRNNConfig
 from qrnn_tfq.training import BEST_CHECKPOINT, LATEST_CHECKPOINT, load_checkpoint
 from qrnn_tfq.training.lbfgs import DEFAULT_MEMORY
 from train import mnist
+from train.core.config import MnistRun, rebuild
 from train.core.mnist_data import CODES_FILE, parse_digits
 from train.core.mnist_train import default_folder
 
@@ -55,6 +56,20 @@ def test_quick_run_writes_every_output(uninterrupted):
     for name in ("training_curve.png", "confusion_matrix.png"):
         assert (out / name).read_bytes()[:8] == PNG
     assert load_checkpoint(out / LATEST_CHECKPOINT).step == 4
+
+
+def test_a_run_folder_is_rebuilt_into_its_configuration_data_and_weights(uninterrupted):
+    out, summary = uninterrupted
+    rebuilt = rebuild(str(out), test_size=64)
+    stored = {k: v for k, v in summary["config"].items() if k not in ("model_seed", "max_steps", "patience")}
+    assert isinstance(rebuilt.run, MnistRun) and rebuilt.run.to_dict() == stored and rebuilt.run.test_size == 64
+    assert rebuilt.io_lanes == 2 and len(rebuilt.data.test) == 64 and rebuilt.seed == 0
+    best = load_checkpoint(out / BEST_CHECKPOINT)
+    assert rebuilt.checkpoint == str(out / BEST_CHECKPOINT) and rebuilt.step == best.step
+    layer = rebuilt.qrnn_layer(amplification=1)
+    assert layer.qrnn_config.amplification == 1 and layer.qrnn_config.workspace_lanes == 2
+    for got, want in zip(layer.weights, best.model_weights, strict=True):
+        np.testing.assert_array_equal(got.numpy(), want)
 
 
 class InterruptAtStep(tf.keras.callbacks.Callback):

@@ -16,8 +16,8 @@ import numpy as np
 from qrnn_tfq.training import BEST_CHECKPOINT, LATEST_CHECKPOINT, QRNNSequenceModel, TrainingResult, load_checkpoint
 from qrnn_tfq.training.checkpoint import assign_arrays
 from train.core import runs
-from train.core.config import MnistRun
-from train.core.mnist_data import BalancedBatches, MnistData, load_data
+from train.core.config import MnistRun, run_data
+from train.core.mnist_data import BalancedBatches, MnistData
 from train.core.mnist_eval import label_distribution, plot_confusion, scores
 from train.core.outputs import write_json
 
@@ -118,7 +118,7 @@ def train_and_score(args: MnistRun, out: str, command: str, start: float, distri
     """Train (or load) every member into `out`, score the test set and write the summaries; returns `out`'s.
     A worker that is not the chief trains alongside and returns its members' training summaries."""
     chief = distribution.chief
-    data = load_data(args, out, write=chief)
+    data = run_data(args, out, write=chief)
     num_classes, classes = len(args.digits), data.test.class_indices
     seeds = list(range(args.seed, args.seed + args.ensemble))
     members, joints, set_aside = [], [], []

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 from data.sequences import TaskSpec
 from qrnn_tfq.training import Trainer
 from train.core import arguments, quiet, run_folder, runs
-from train.core.config import SequenceRun
+from train.core.config import SequenceRun, run_data
 from train.core.outputs import CHECKPOINTS, outputs_line, run_title, write_json
 
 RUNS_FOLDER = "runs"
@@ -92,7 +92,7 @@ def train_seed(run: SequenceRun, prefix: str, seed: int, distribution: runs.Dist
     `step` seeded by (seed, 0, step), the fixed validation batch by (seed, 1)."""
     folder = seed_folder(run, prefix, seed)
     config = run.to_dict()
-    task = run.task_spec()
+    task = run_data(run, folder)
     trained = runs.train_member(
         run, seed=seed, folder=folder, config=config, io_lanes=task.io_width,
         sample_batch=lambda step: task.sample(run.batch, seed=(seed, 0, step)),
