@@ -19,7 +19,8 @@ def test_xor_trains_with_amplification_and_the_study_reads_it(tmp_path, capsys):
     elman.main(["--task", "xor", "--max-steps", "2", "--out", str(plain), *TINY])
     assert json.loads((plain / "summary.json").read_text())["config"]["amplification"] is None  # old runs resume
     capsys.readouterr()
-    result = amplification.main(["--xor", str(plain), "--rounds", "0", "2", "--orders", "2", "--out", str(tmp_path / "study")])
+    result = amplification.main(["--xor", str(plain), "--xor-sequences", "64", "--rounds", "0", "2", "--orders", "2",
+                                 "--out", str(tmp_path / "study")])
     rows = {row["rounds"]: row for row in result["models"]}
     assert rows[0]["fidelity"] is None and 0 <= rows[2]["fidelity"] <= 1
     # Amplification raises every step's ancilla success (SPEC section 8).

@@ -79,6 +79,22 @@ def per_digit_subset(sequences: PixelSequences, per_digit: int | None) -> PixelS
     return subset(sequences, np.sort(np.concatenate(chosen)))
 
 
+class DeskewedImages:
+    """Raw images (N, 28, 28) that `encode_splits` indexes (`images[indices]`), deskewed when
+    indexed: the same float32 images as `deskew(images)[indices]` (each image is deskewed on
+    its own), without deskewing the images a run does not use (other digits, beyond
+    `--train-per-digit`)."""
+
+    def __init__(self, images: np.ndarray) -> None:
+        self.images = images
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, indices: Any) -> np.ndarray:
+        return deskew(self.images[indices])
+
+
 def _source_name(data: str | None) -> str:
     return "the embedded 10x10 data" if data in (None, "embedded") else repr(data)
 
@@ -106,7 +122,7 @@ def encoded_splits(args: Any, folder: str, write: bool = True) -> mnist_augment.
         images = load_mnist(None if args.data in (None, "raw") else args.data)
         if args.augment_input == "deskewed":
             train_images, train_labels, test_images, test_labels = images
-            images = (deskew(train_images), train_labels, deskew(test_images), test_labels)
+            images = (DeskewedImages(train_images), train_labels, DeskewedImages(test_images), test_labels)
     else:
         images = load_bits(args.data)
     train_limit = meta["train_limit"]

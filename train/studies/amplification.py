@@ -24,11 +24,12 @@ import numpy as np
 
 from qrnn_tfq.amplification import amplified_gain, amplified_success, fixed_point_schedule, neuron_success_bound
 from qrnn_tfq.training import QRNNSequenceModel, atomic_writer
+from train.core.arguments import positive_int
 from train.core.config import Rebuilt, RunConfig, rebuild
 from train.core.mnist_eval import label_distribution, scores
 from train.core.outputs import markdown_table, save_figure, subplots, write_json
 
-XOR_SEQUENCES = 512  # fresh test sequences of the XOR task (seeded)
+XOR_SEQUENCES = 512  # fresh test sequences of the XOR task (seeded; --xor-sequences)
 EVAL_SEED = 20261128
 
 
@@ -130,9 +131,9 @@ def sequence_costs(out: Any, scored: np.ndarray, reference_state: np.ndarray | N
     }
 
 
-def xor_study(folder: str, rounds: Sequence[int]) -> list[dict[str, Any]]:
+def xor_study(folder: str, rounds: Sequence[int], sequences: int = XOR_SEQUENCES) -> list[dict[str, Any]]:
     rebuilt = rebuild(folder)
-    sample = rebuilt.data.sample(XOR_SEQUENCES, seed=EVAL_SEED)
+    sample = rebuilt.data.sample(sequences, seed=EVAL_SEED)
     batch = {"inputs": sample.inputs, "targets": sample.targets, "scored": sample.scored.astype(np.float32)}
     scored = np.asarray(sample.scored, bool)
     rows, reference = [], None
@@ -200,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--xor", metavar="RUN", nargs="+", default=[], help="run folders of train.elman --task xor")
     parser.add_argument("--mnist", metavar="RUN", nargs="+", default=[], help="run folders of train.mnist (one model each)")
+    parser.add_argument("--xor-sequences", type=positive_int, default=XOR_SEQUENCES,
+                        help=f"fresh test sequences of each XOR run (default {XOR_SEQUENCES})")
     parser.add_argument("--rounds", type=int, nargs="+", default=[0, 1, 2, 3, 4, 6], help="round counts (0: postselection)")
     parser.add_argument("--orders", type=int, nargs="+", default=[1, 2, 3], help="neuron orders of the neuron table")
     parser.add_argument("--out", default="runs/amplification", help="output folder (default runs/amplification)")
@@ -214,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         plot_neuron(os.path.join(args.out, f"neuron_order{order}.png"), order, rounds)
     plot_neuron_summary(os.path.join(args.out, "neuron_summary.png"), result["neuron"])
     for folder in args.xor:
-        result["models"] += xor_study(folder, rounds)
+        result["models"] += xor_study(folder, rounds, args.xor_sequences)
     for folder in args.mnist:
         result["models"] += mnist_study(folder, rounds)
     write_json(os.path.join(args.out, "amplification.json"), result)
