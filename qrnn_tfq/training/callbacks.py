@@ -1,19 +1,27 @@
 """Keras callbacks of a sequence-task run (SPEC section 4) for `SequenceTaskModel.fit`.
 
-A run trains one step per Keras epoch (`steps_per_epoch=1`, the epoch index is the step),
-so that validation every `validate_every` steps is Keras' `validation_freq`, a resumed run
-is `initial_epoch`, and TensorBoard and early stopping see one row per step.
+A run trains one step per Keras epoch (`steps_per_epoch=1`, the epoch index is the step):
+Keras validates only at the end of an epoch, so validation every `validate_every` steps
+is its `validation_freq` (`fit_data.validation_steps`), TensorBoard and early stopping see one row
+per step, and a resumed run starts at the epoch of its step.
 
 - `RunRecord`: the history (one `StepRecord` per step), the best validation, the first step
   that reached the target loss, the smallest postselection probability; stops on a
-  non-finite training loss or once a validation loss reaches `stop_loss`.
+  non-finite training loss or once a validation loss reaches `stop_loss`; makes `fit`
+  continue at the model's step (none if the run is over); `result()` after `fit`.
 - `EarlyStopping`: Keras' early stopping on `val_loss`, which a resumed run continues
   (the validations since the best are counted from the restored history).
 - `Rollback`: a validation loss `factor` times the best puts back the best validation's
   weights and optimizer state and lowers the learning rate.
-- `RunCheckpoint`: atomic `latest.npz` after every validation and at the end, `best.npz`
-  when the validation loss improves; only the chief writes under `tf.distribute`.
 - `OnStep`: calls a function with every finished `StepRecord` (progress bars).
+- `RunCheckpoint`, `ResumeRun` (`qrnn_tfq.training.run_files`): checkpoints, resume.
+
+`run_callbacks` puts them in the order they must see each step:
+
+    record = RunRecord(config)
+    model.fit(**fit_arguments(config, model, sample_batch, validation_batch),
+              callbacks=run_callbacks(record, folder="runs/x"))
+    result = record.result()
 
 Library code: diagnostics go to `logging`.
 """
@@ -24,33 +32,33 @@ import dataclasses
 import logging
 import math
 import os
+import time
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
 
-from qrnn_tfq.training.checkpoint import assign_arrays
-from qrnn_tfq.training.records import StepRecord, TrainerConfig
+from qrnn_tfq.training.checkpoint import Checkpoint, assign_arrays, check_arrays, load_checkpoint
+from qrnn_tfq.training.records import StepRecord, TrainerConfig, TrainingResult, history_from_columns
+from qrnn_tfq.training.run_files import BEST_CHECKPOINT, LATEST_CHECKPOINT, ResumeRun, RunCheckpoint
 
 logger = logging.getLogger(__name__)
 
-BEST_CHECKPOINT = "best.npz"
-LATEST_CHECKPOINT = "latest.npz"
 _VALIDATION_LOGS = {"val_loss": "validation_loss", "val_argmax_accuracy": "validation_argmax_accuracy",
                     "val_sampled_accuracy": "validation_sampled_accuracy"}
 
 
-def validation_steps(first: int, max_steps: int, every: int) -> list[int]:
-    """The steps (1-based, Keras' `validation_freq` epochs) after `first` that validate:
-    every `every`-th and the last."""
-    return sorted({s for s in range(every, max_steps + 1, every) if s > first} | ({max_steps} if max_steps > first else set()))
-
-
 class RunRecord(tf.keras.callbacks.Callback):
-    """The record of a run (see the module docstring); restored from a checkpoint on resume."""
+    """The record of a run (see the module docstring); `ResumeRun` restores it.
+
+    Args:
+        config: the run's settings (budget, stop and target losses, patience, ...).
+    """
 
     def __init__(self, config: TrainerConfig) -> None:
         super().__init__()
+        if not isinstance(config, TrainerConfig):
+            raise TypeError(f"`config` must be a TrainerConfig, got {type(config).__name__}.")
         self.config = config
         self.history: list[StepRecord] = []
         self.best_loss: float | None = None
@@ -60,6 +68,8 @@ class RunRecord(tf.keras.callbacks.Callback):
         self.rollbacks: list[int] = []
         self.stopped: str | None = None
         self.improved = False  # whether the latest validation lowered the best loss
+        self.wall_time_s = 0.0
+        self._began = 0.0
 
     @property
     def last_validation(self) -> StepRecord | None:
@@ -71,6 +81,50 @@ class RunRecord(tf.keras.callbacks.Callback):
 
     def validations_since_best(self) -> int:
         return sum(1 for row in self.history if row.validated and (self.best_step is None or row.step > self.best_step))
+
+    # ---- state ----------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """What a checkpoint keeps of the record beside its history and best loss (JSON values)."""
+        return {"best_step": self.best_step, "steps_to_target": self.steps_to_target,
+                "min_postselection": self.min_postselection, "rollbacks": list(self.rollbacks)}
+
+    def restore(self, checkpoint: Checkpoint) -> None:
+        """The record saved in `checkpoint` (its history checked before anything changes)."""
+        history = history_from_columns(checkpoint.history, checkpoint.path)
+        state = checkpoint.state
+        self.history = history
+        self.best_loss = checkpoint.best_validation_loss
+        self.best_step = state.get("best_step")
+        self.steps_to_target = state.get("steps_to_target")
+        self.min_postselection = float(state.get("min_postselection", 1.0))
+        self.rollbacks = [int(step) for step in state.get("rollbacks", [])]
+
+    def result(self) -> TrainingResult:
+        """The run's result after `fit`."""
+        scale = self.model.learning_rate_scale
+        return TrainingResult(
+            steps=int(self.model.steps_taken.numpy()), steps_to_target=self.steps_to_target,
+            target_loss=self.config.target, best_validation_loss=self.best_loss, best_step=self.best_step,
+            last_validation=self.last_validation, min_postselection=self.min_postselection,
+            stopped=self.stopped or "max_steps", wall_time_s=self.wall_time_s, history=tuple(self.history),
+            rollbacks=tuple(self.rollbacks), lr_scale=1.0 if scale is None else float(scale.numpy()),
+        )
+
+    # ---- callbacks ------------------------------------------------------------------------
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._began = time.perf_counter()
+        self.stopped = None
+        if self.stop_reached():
+            self.stopped = "stop_loss"
+        elif self.config.patience is not None and self.validations_since_best() >= self.config.patience:
+            self.stopped = "patience"
+        step = int(self.model.steps_taken.numpy())
+        self.model.continue_fit_at(max(step, self.config.max_steps) if self.stopped else step)
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        self.wall_time_s = time.perf_counter() - self._began
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
@@ -113,10 +167,9 @@ class RunRecord(tf.keras.callbacks.Callback):
 
 
 class EarlyStopping(tf.keras.callbacks.EarlyStopping):
-    """Keras' `EarlyStopping` on `val_loss` that continues a resumed run's count.
-
-    Steps without a validation are skipped silently (Keras would warn at every step).
-    """
+    """Keras' `EarlyStopping` on `val_loss` that continues a resumed run's count and tells
+    the record why it stopped. Steps without a validation are skipped silently (Keras would
+    warn at every step)."""
 
     def __init__(self, patience: int, record: RunRecord) -> None:
         super().__init__(monitor="val_loss", patience=patience, mode="min")
@@ -128,6 +181,11 @@ class EarlyStopping(tf.keras.callbacks.EarlyStopping):
             self.best = self.record.best_loss
         self.wait = self.record.validations_since_best()
 
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        super().on_epoch_end(epoch, logs)
+        if self.stopped_epoch == epoch > 0 and self.record.stopped is None:
+            self.record.stopped = "patience"
+
     def get_monitor_value(self, logs: dict[str, Any] | None) -> float | None:
         return (logs or {}).get(self.monitor)
 
@@ -136,71 +194,64 @@ class Rollback(tf.keras.callbacks.Callback):
     """Back to the best validation's weights and optimizer state, with a lower learning rate,
     when a validation loss exceeds `factor` times the best (or is not finite).
 
+    The learning rate is the model's `learning_rate_scale` (a `ScaledSchedule`'s or
+    `MinibatchLbfgs`'s). The best state is kept in memory from the validation that set it;
+    a resumed run reads it from `folder`'s `best.npz`.
+
     Args:
         factor, lr_factor: `TrainerConfig.rollback_factor` and `rollback_lr_factor`.
-        lr_scale: the variable scaling the learning rate (`ScaledSchedule.scale`).
         record: the run's `RunRecord` (earlier in the callback list).
-        optimizer_variables: the optimizer's variables, in checkpoint order.
+        folder: the run folder (`RunCheckpoint`'s), if any.
+
+    Raises:
+        ValueError: (when `fit` begins) a model whose learning rate has no scale to lower.
     """
 
-    def __init__(self, factor: float, lr_factor: float, lr_scale: tf.Variable, record: RunRecord,
-                 optimizer_variables: Callable[[], list[tf.Variable]]) -> None:
+    def __init__(self, factor: float, lr_factor: float, record: RunRecord, folder: str | os.PathLike | None = None) -> None:
         super().__init__()
-        self.factor, self.lr_factor, self.lr_scale = factor, lr_factor, lr_scale
-        self.record, self.optimizer_variables = record, optimizer_variables
+        self.factor, self.lr_factor, self.record = factor, lr_factor, record
+        self.folder = None if folder is None else os.fspath(folder)
         self.best_arrays: tuple[list[np.ndarray], list[np.ndarray]] | None = None
+        self._best_step: int | None = None
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        if self.model.learning_rate_scale is None:
+            raise ValueError(f"A rollback needs a learning rate to lower: a ScaledSchedule given to the optimizer at "
+                             f"construction, or MinibatchLbfgs; {type(self.model.optimizer).__name__} has none.")
+
+    def _best(self) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
+        """The best validation's weights and optimizer state: kept, or read from best.npz."""
+        step = self.record.best_step
+        if self._best_step != step and self.folder is not None and os.path.exists(os.path.join(self.folder, BEST_CHECKPOINT)):
+            best = load_checkpoint(os.path.join(self.folder, BEST_CHECKPOINT))
+            if best.step == step:
+                check_arrays(self.model.weights_to_train, best.model_weights, "model weights", best.path)
+                check_arrays(self.model.optimizer_variables, best.optimizer_variables, "optimizer variables", best.path)
+                self.best_arrays, self._best_step = (list(best.model_weights), list(best.optimizer_variables)), step
+        return self.best_arrays if self._best_step == step else None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if "val_loss" not in (logs or {}):
             return
-        record, loss = self.record, float(logs["val_loss"])
+        record, loss, model = self.record, float(logs["val_loss"]), self.model
         if record.improved:
-            self.best_arrays = ([w.numpy() for w in self.model.trainable_weights],
-                                [v.numpy() for v in self.optimizer_variables()])
-        elif self.best_arrays is not None and record.best_loss is not None and not loss <= self.factor * record.best_loss:
-            weights, slots = self.best_arrays
-            assign_arrays(list(self.model.trainable_weights), weights, "model weights", "the best validation")
-            assign_arrays(self.optimizer_variables(), slots, "optimizer variables", "the best validation")
-            self.lr_scale.assign(self.lr_scale * self.lr_factor)
-            step = record.history[-1].step
-            record.rollbacks.append(step)
-            logger.warning(
-                "step %d: validation loss %.4g > %g x the best %.4g (step %s); rolled back to the best weights, "
-                "learning-rate scale now %.4g", step, loss, self.factor, record.best_loss, record.best_step,
-                float(self.lr_scale.numpy()),
-            )
-
-
-class RunCheckpoint(tf.keras.callbacks.Callback):
-    """Atomic `.npz` checkpoints of a run in `folder` (see the module docstring).
-
-    Args:
-        folder: where `latest.npz` and `best.npz` go.
-        save: writes the run's checkpoint to a path (`Trainer.save`).
-        record: the run's `RunRecord`.
-        chief: whether this process writes (under `tf.distribute` only the chief does).
-    """
-
-    def __init__(self, folder: str, save: Callable[[str], None], record: RunRecord, chief: bool = True) -> None:
-        super().__init__()
-        self.folder, self.save, self.record, self.chief = folder, save, record, chief
-        self.saved_at: int | None = None
-
-    def _save(self, name: str) -> None:
-        if self.chief:
-            self.save(os.path.join(self.folder, name))
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        if "val_loss" not in (logs or {}):
+            self.best_arrays = ([w.numpy() for w in model.weights_to_train], [v.numpy() for v in model.optimizer_variables])
+            self._best_step = record.best_step
             return
-        if self.record.improved:
-            self._save(BEST_CHECKPOINT)
-        self._save(LATEST_CHECKPOINT)
-        self.saved_at = self.record.history[-1].step
-
-    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        if self.record.history and self.saved_at != self.record.history[-1].step:
-            self._save(LATEST_CHECKPOINT)
+        best = None if record.best_loss is None or loss <= self.factor * record.best_loss else self._best()
+        if best is None:
+            return
+        assign_arrays(model.weights_to_train, best[0], "model weights", "the best validation")
+        assign_arrays(model.optimizer_variables, best[1], "optimizer variables", "the best validation")
+        scale = model.learning_rate_scale
+        scale.assign(scale * self.lr_factor)
+        step = record.history[-1].step
+        record.rollbacks.append(step)
+        logger.warning(
+            "step %d: validation loss %.4g > %g x the best %.4g (step %s); rolled back to the best weights, "
+            "learning-rate scale now %.4g", step, loss, self.factor, record.best_loss, record.best_step,
+            float(scale.numpy()),
+        )
 
 
 class OnStep(tf.keras.callbacks.Callback):
@@ -208,6 +259,8 @@ class OnStep(tf.keras.callbacks.Callback):
 
     def __init__(self, function: Callable[[StepRecord], None], record: RunRecord) -> None:
         super().__init__()
+        if not callable(function):
+            raise TypeError(f"`function` must be callable, got {function!r}.")
         self.function, self.record = function, record
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
@@ -215,5 +268,35 @@ class OnStep(tf.keras.callbacks.Callback):
             self.function(self.record.history[-1])
 
 
-__all__: Sequence[str] = ("BEST_CHECKPOINT", "EarlyStopping", "LATEST_CHECKPOINT", "OnStep", "Rollback", "RunCheckpoint",
-                          "RunRecord", "validation_steps")
+def run_callbacks(record: RunRecord, *, folder: str | os.PathLike | None = None, run_config: Any = None,
+                  resume: str | os.PathLike | None = None, on_step: Callable[[StepRecord], None] | None = None,
+                  chief: bool | None = None) -> list[tf.keras.callbacks.Callback]:
+    """The callbacks of a run of `record.config`, in the order they must see each step.
+
+    Args:
+        record: the run's `RunRecord` (its `result()` after `fit`).
+        folder: with it, `latest.npz`/`best.npz` are written there (`RunCheckpoint`).
+        run_config: JSON values stored in the checkpoints beside the settings.
+        resume: a checkpoint to continue from (`ResumeRun`, first in the list).
+        on_step: called with every `StepRecord` (e.g. a progress bar).
+        chief: whether this process writes (default: the model's strategy says).
+
+    Raises:
+        FileNotFoundError, ValueError: see `ResumeRun`.
+    """
+    config = record.config
+    callbacks: list[tf.keras.callbacks.Callback] = [] if resume is None else [ResumeRun(resume, record)]
+    callbacks.append(record)
+    if config.rollback_factor is not None:
+        callbacks.append(Rollback(config.rollback_factor, config.rollback_lr_factor, record, folder))
+    if folder is not None:
+        callbacks.append(RunCheckpoint(folder, record, run_config, chief))
+    if config.patience is not None:
+        callbacks.append(EarlyStopping(config.patience, record))
+    if on_step is not None:
+        callbacks.append(OnStep(on_step, record))
+    return callbacks
+
+
+__all__: Sequence[str] = ("BEST_CHECKPOINT", "EarlyStopping", "LATEST_CHECKPOINT", "OnStep", "ResumeRun", "Rollback",
+                          "RunCheckpoint", "RunRecord", "run_callbacks")

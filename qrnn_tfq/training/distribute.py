@@ -7,7 +7,7 @@
   `TF_CONFIG` names (`{"cluster": {"worker": ["host0:port", "host1:port"]}, "task":
   {"type": "worker", "index": i}}`); worker 0 is the chief, which alone writes.
 
-Each step's global batch is split across all replicas (`qrnn_tfq.training.loop`), and the
+Each step's global batch is split across all replicas (`qrnn_tfq.training.fit_data`), and the
 loss is normalised by the global batch's scored steps (`SequenceTaskModel`), so the weights
 equal one device trained on the combined batch up to float32 round-off. A strategy must be
 made before TensorFlow runs anything else (MultiWorkerMirroredStrategy's rule), and the

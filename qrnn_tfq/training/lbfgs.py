@@ -2,12 +2,12 @@
 
 The optimizer is TensorFlow Probability's `tfp.optimizer.lbfgs_minimize`; `Lbfgs` runs it
 one iteration per call and keeps its whole state (position, objective, gradient and the
-last `memory` correction pairs) in variables, so a `Trainer` checkpoints it as it does
-Adam's slots and a resumed run continues exactly (tfp continues from
-`previous_optimizer_results` bit for bit). `LbfgsTrainer` is the `Trainer` with one
-L-BFGS iteration per step on a fixed batch: L-BFGS needs the same objective at every
-iteration, so `sample_batch` must return the same batch every step (checked at every
-step against the first). When tfp's line search fails, or tfp stops with the gradient still above the
+last `memory` correction pairs) in variables, so a run checkpoints it as it does Adam's
+slots and a resumed run continues exactly (tfp continues from
+`previous_optimizer_results` bit for bit). It is a `BatchOptimizer`:
+`SequenceTaskModel.compile(optimizer=Lbfgs())` trains one L-BFGS iteration per step.
+L-BFGS needs the same objective at every iteration, so every step must get the same batch
+(checked at every step against the first). When tfp's line search fails, or tfp stops with the gradient still above the
 tolerance (in float32 a step that rounds to zero counts as converged for tfp, whose
 position and objective tolerances are 0), the memory is dropped and the next step
 restarts L-BFGS from the current weights, as restarted L-BFGS does; `Lbfgs.restarts`
@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
-
-from qrnn_tfq.training.loop import Trainer
 
 logger = logging.getLogger(__name__)
 DEFAULT_SCALE = 0.1  # first steps of about 0.01 x the gradient
@@ -68,6 +66,8 @@ class Lbfgs:
         self.memory = memory
         self.tolerance = float(tolerance)
         self._state: dict[str, tf.Variable] | None = None
+        self._first_batch: dict[str, np.ndarray] | None = None
+        self._functions: tuple[Callable[..., Any], Callable[..., Any]] | None = None
 
     def build(self, var_list: Sequence[tf.Variable]) -> None:
         """Creates the state for these weights (once; later calls with the same size are no-ops)."""
@@ -90,6 +90,12 @@ class Lbfgs:
             "position_deltas": zeros((self.memory, size)),
             "gradient_deltas": zeros((self.memory, size)),
         }
+        self._batch_min = tf.Variable(1.0, trainable=False)  # smallest postselection over a step's evaluations
+
+    @property
+    def learning_rate_scale(self) -> None:
+        """None: L-BFGS has no learning rate (a rollback cannot lower one)."""
+        return None
 
     @property
     def variables(self) -> list[tf.Variable]:
@@ -158,77 +164,74 @@ class Lbfgs:
         return results.position
 
 
-class LbfgsTrainer(Trainer):
-    """A `Trainer` whose step is one full-batch L-BFGS iteration (see the module docstring).
+    # ---- one training step (the BatchOptimizer protocol) ---------------------------------------
 
-    Takes the `Trainer`'s arguments with an `Lbfgs` as `optimizer`; `sample_batch` must
-    return the same batch at every step, and `config.rollback_factor` must be None
-    (L-BFGS has no learning rate to lower).
-
-    Raises:
-        TypeError: `optimizer` is not an `Lbfgs`.
-        ValueError: a rollback factor, or (at the step that sees it) a batch that changed.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not isinstance(self.optimizer, Lbfgs):
-            raise TypeError(f"`optimizer` must be an Lbfgs, got {type(self.optimizer).__name__}.")
-        if self.config.rollback_factor is not None:
-            raise ValueError(f"L-BFGS has no learning rate to roll back; `rollback_factor` must be None, "
-                             f"got {self.config.rollback_factor!r}.")
-        self._first_batch: dict[str, np.ndarray] | None = None
-
-    def _check_fixed(self, batch: dict[str, tf.Tensor]) -> None:
-        arrays = {key: value.numpy() for key, value in batch.items()}
+    def _check_fixed(self, batch: Mapping[str, tf.Tensor]) -> None:
+        arrays = {key: np.asarray(value) for key, value in batch.items()}
         if self._first_batch is None:
             self._first_batch = arrays
         elif any(not np.array_equal(arrays[key], self._first_batch[key]) for key in arrays):
-            raise ValueError(f"L-BFGS needs the same batch at every step; `sample_batch({self.step})` returned "
-                             "a different one.")
+            raise ValueError(f"L-BFGS needs the same batch at every step; the batch of iteration "
+                             f"{int(self._state['num_iterations'].numpy()) + 1} is a different one.")
 
-    def _make_train_step(self) -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
-        optimizer, weights = self.optimizer, list(self.model.trainable_weights)
-        optimizer.build(weights)
+    def _step_functions(self, objective: Callable[..., Any], var_list: Sequence[tf.Variable]) -> tuple[Callable[..., Any], Callable[..., Any]]:
+        """The compiled `start` and `iterate` of the first call's objective and weights."""
+        if self._functions is not None:
+            return self._functions
+        weights = list(var_list)
         sizes = [int(np.prod(w.shape)) for w in weights]
-        batch_min = tf.Variable(1.0, trainable=False)  # smallest postselection over a step's evaluations
 
         def assign(position: tf.Tensor) -> None:
-            for weight, part in zip(weights, tf.split(optimizer.scale * position, sizes)):
+            for weight, part in zip(weights, tf.split(self.scale * position, sizes)):
                 weight.assign(tf.reshape(part, weight.shape))
 
-        def objective(inputs: tf.Tensor, targets: tf.Tensor, scored: tf.Tensor) -> Callable[..., Any]:
+        def on(batch: Mapping[str, tf.Tensor]) -> Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]:
             def value_and_gradients(position: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
                 assign(position)
-                loss, gradients, min_postselection = self._loss_and_gradients(inputs, targets, scored)
-                batch_min.assign(tf.minimum(batch_min, min_postselection))
-                return loss, optimizer.scale * tf.concat([tf.reshape(g, [-1]) for g in gradients], 0)  # d/d position
+                loss, gradients, min_postselection = objective(batch)
+                self._batch_min.assign(tf.minimum(self._batch_min, min_postselection))
+                return loss, self.scale * tf.concat([tf.reshape(g, [-1]) for g in gradients], 0)  # d/d position
 
             return value_and_gradients
 
         @tf.function(reduce_retracing=True)
-        def start(inputs: tf.Tensor, targets: tf.Tensor, scored: tf.Tensor) -> None:
-            position = tf.concat([tf.reshape(w, [-1]) for w in weights], 0) / optimizer.scale
-            optimizer.start(objective(inputs, targets, scored), position)
+        def start(batch: Mapping[str, tf.Tensor]) -> None:
+            position = tf.concat([tf.reshape(w, [-1]) for w in weights], 0) / self.scale
+            self.start(on(batch), position)
             assign(position)
 
         @tf.function(reduce_retracing=True)
-        def iterate(inputs: tf.Tensor, targets: tf.Tensor, scored: tf.Tensor) -> tf.Tensor:
-            before = optimizer.state("objective_value").read_value()
-            assign(optimizer.iterate(objective(inputs, targets, scored)))
+        def iterate(batch: Mapping[str, tf.Tensor]) -> tf.Tensor:
+            before = self.state("objective_value").read_value()
+            assign(self.iterate(on(batch)))
             return before
 
-        def train_step(inputs: tf.Tensor, targets: tf.Tensor, scored: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            self._check_fixed({"inputs": inputs, "targets": targets, "scored": scored})
-            batch_min.assign(1.0)
-            if not optimizer.started:
-                start(inputs, targets, scored)
-            loss = iterate(inputs, targets, scored)
-            if optimizer.restart_if_stalled():
-                logger.info("step %d: L-BFGS stalled; restarting from the current weights", self.step + 1)
-            return loss, batch_min.read_value()
+        self._functions = start, iterate
+        return self._functions
 
-        return train_step
+    def minimize_batch(self, objective: Callable[..., Any], var_list: Sequence[tf.Variable],
+                       batch: Mapping[str, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
+        """One L-BFGS iteration on `batch` (the same at every step); returns the objective
+        before it and the smallest postselection probability of its evaluations.
+
+        Args:
+            objective: `batch -> (loss, gradients, min_postselection)` at the current weights.
+            var_list: the weights, in the order of the gradients (the first call's are kept).
+
+        Raises:
+            ValueError: a batch other than the first step's.
+        """
+        self.build(var_list)
+        self._check_fixed(batch)
+        start, iterate = self._step_functions(objective, var_list)
+        self._batch_min.assign(1.0)
+        if not self.started:
+            start(batch)
+        loss = iterate(batch)
+        if self.restart_if_stalled():
+            logger.info("L-BFGS stalled after %d iterations; restarting from the current weights",
+                        int(self._state["num_iterations"].numpy()))
+        return loss, self._batch_min.read_value()
 
 
-__all__ = ["DEFAULT_MEMORY", "Lbfgs", "LbfgsTrainer"]
+__all__ = ["DEFAULT_MEMORY", "Lbfgs"]

@@ -15,9 +15,11 @@ This is `torch.optim.LBFGS.step` with `line_search_fn=None` rewritten for Tensor
 weights: neither tf-keras nor TensorFlow Probability has a fixed-step L-BFGS
 (`tfp.optimizer.lbfgs_minimize` always runs a line search and needs one objective; it is
 `qrnn_tfq.training.lbfgs`, the full-batch variant). The bookkeeping is float64 NumPy on a
-vector of about a thousand weights; the state lives in float64 variables, so a `Trainer`
+vector of about a thousand weights; the state lives in float64 variables, so a run
 checkpoints it like Adam's slots and a resumed run continues exactly. The learning rate is
-`learning_rate * scale`, with `scale` a variable a rollback lowers.
+`learning_rate * scale`, with `scale` a variable a rollback lowers. It is a
+`BatchOptimizer`: `SequenceTaskModel.compile(optimizer=MinibatchLbfgs())` takes one step
+per batch.
 
 With `line_search=True` (not the paper's setting; PyTorch offers "strong_wolfe" for it)
 each iteration searches along its direction from the step `lr` with TensorFlow
@@ -37,12 +39,10 @@ from __future__ import annotations
 
 import collections
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
-
-from qrnn_tfq.training.loop import Trainer
 
 DEFAULT_LEARNING_RATE = 0.1
 DEFAULT_ITERATIONS = 20  # torch.optim.LBFGS max_iter
@@ -119,6 +119,7 @@ class MinibatchLbfgs:
         self.max_evaluations = self.max_iterations * 5 // 4  # PyTorch's default max_eval; binds with line_search
         self.scale = tf.Variable(1.0, trainable=False, dtype=tf.float32, name="learning_rate_scale")
         self._state: dict[str, tf.Variable] | None = None
+        self._functions: tuple[Callable[..., Any], Callable[..., Any]] | None = None
 
     # ---- state -----------------------------------------------------------------------------
 
@@ -151,6 +152,11 @@ class MinibatchLbfgs:
         if self._state is None:
             raise ValueError("MinibatchLbfgs is not built yet: call `build(weights)` first.")
         return list(self._state.values())
+
+    @property
+    def learning_rate_scale(self) -> tf.Variable:
+        """`scale`: the learning rate is `learning_rate * scale` (a rollback lowers it)."""
+        return self.scale
 
     @property
     def iterations(self) -> int:
@@ -247,6 +253,49 @@ class MinibatchLbfgs:
             self._state[name].assign(np.asarray(value, np.float64))
         return first_loss
 
+    def _step_functions(self, objective: Callable[..., Any],
+                        var_list: Sequence[tf.Variable]) -> tuple[Callable[..., Any], Callable[..., Any]]:
+        """The compiled `evaluate` (loss, flat gradient, p_min) and `move` of the first call's
+        objective and weights."""
+        if self._functions is not None:
+            return self._functions
+        weights = list(var_list)
+        sizes = [int(np.prod(w.shape)) for w in weights]
+
+        @tf.function(reduce_retracing=True)
+        def evaluate(batch: Mapping[str, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+            loss, gradients, min_postselection = objective(batch)
+            return loss, tf.concat([tf.reshape(g, [-1]) for g in gradients], 0), min_postselection
+
+        @tf.function(reduce_retracing=True)
+        def move(delta: tf.Tensor) -> None:
+            for weight, part in zip(weights, tf.split(delta, sizes)):
+                weight.assign_add(tf.cast(tf.reshape(part, weight.shape), weight.dtype))
+
+        self._functions = evaluate, move
+        return self._functions
+
+    def minimize_batch(self, objective: Callable[..., Any], var_list: Sequence[tf.Variable],
+                       batch: Mapping[str, tf.Tensor]) -> tuple[float, float]:
+        """One `step` on `batch`; returns its loss before the step and the smallest
+        postselection probability of the step's evaluations.
+
+        Args:
+            objective: `batch -> (loss, gradients, min_postselection)` at the current weights.
+            var_list: the weights, in the order of the gradients (the first call's are kept).
+        """
+        self.build(var_list)
+        evaluate, move = self._step_functions(objective, var_list)
+        smallest = [1.0]
+
+        def value_and_gradient() -> tuple[float, np.ndarray]:
+            loss, gradient, batch_min = evaluate(batch)
+            smallest[0] = min(smallest[0], float(batch_min))
+            return float(loss), gradient.numpy().astype(np.float64)
+
+        loss = self.step(value_and_gradient, lambda delta: move(tf.constant(delta)))
+        return loss, smallest[0]
+
     @staticmethod
     def _search(value_and_gradient: ValueAndGradient, move: Callable[[np.ndarray], None], loss: float,
                 gradient: np.ndarray, direction: np.ndarray, step_size: float) -> tuple[float, float, np.ndarray, int]:
@@ -280,51 +329,4 @@ class MinibatchLbfgs:
         return found, found_loss, result.left.full_gradient.numpy(), evaluations[0]
 
 
-class MinibatchLbfgsTrainer(Trainer):
-    """A `Trainer` whose step is one `MinibatchLbfgs` step on the step's batch.
-
-    Takes the `Trainer`'s arguments with a `MinibatchLbfgs` as `optimizer`; a rollback
-    lowers `optimizer.scale` (pass it as `lr_scale`). `train_loss` of a step is the loss
-    of its batch before the step; its smallest postselection probability is taken over
-    all its evaluations.
-
-    Raises:
-        TypeError: `optimizer` is not a `MinibatchLbfgs`.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not isinstance(self.optimizer, MinibatchLbfgs):
-            raise TypeError(f"`optimizer` must be a MinibatchLbfgs, got {type(self.optimizer).__name__}.")
-
-    def _make_train_step(self) -> Callable[..., tuple[float, float]]:
-        optimizer, weights = self.optimizer, list(self.model.trainable_weights)
-        optimizer.build(weights)
-        sizes = [int(np.prod(w.shape)) for w in weights]
-
-        @tf.function(reduce_retracing=True)
-        def evaluate(inputs: tf.Tensor, targets: tf.Tensor, scored: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-            loss, gradients, min_postselection = self._loss_and_gradients(inputs, targets, scored)
-            return loss, tf.concat([tf.reshape(g, [-1]) for g in gradients], 0), min_postselection
-
-        @tf.function(reduce_retracing=True)
-        def move(delta: tf.Tensor) -> None:
-            for weight, part in zip(weights, tf.split(delta, sizes)):
-                weight.assign_add(tf.cast(tf.reshape(part, weight.shape), weight.dtype))
-
-        def train_step(inputs: tf.Tensor, targets: tf.Tensor, scored: tf.Tensor) -> tuple[float, float]:
-            smallest = [1.0]
-
-            def value_and_gradient() -> tuple[float, np.ndarray]:
-                loss, gradient, batch_min = evaluate(inputs, targets, scored)
-                smallest[0] = min(smallest[0], float(batch_min))
-                return float(loss), gradient.numpy().astype(np.float64)
-
-            loss = optimizer.step(value_and_gradient, lambda delta: move(tf.constant(delta)))
-            return loss, smallest[0]
-
-        return train_step
-
-
-__all__ = ["DEFAULT_ITERATIONS", "DEFAULT_LEARNING_RATE", "DEFAULT_MEMORY", "MinibatchLbfgs", "MinibatchLbfgsTrainer",
-           "two_loop_direction"]
+__all__ = ["DEFAULT_ITERATIONS", "DEFAULT_LEARNING_RATE", "DEFAULT_MEMORY", "MinibatchLbfgs", "two_loop_direction"]

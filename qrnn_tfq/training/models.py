@@ -1,11 +1,11 @@
-"""What the training loop needs from a model, and the QRNN's adapter to it.
+"""What `SequenceTaskModel` needs from a model, and the QRNN's adapter to it.
 
 A `SequenceModel` maps a batch in the data contract of `qrnn_tfq.batch` (input bits
 (B, T, I), target bits (B, T, I), scored (B, T)) to the per-step word distributions
-(B, T, 2^I) under teacher forcing. That is all the loop needs to train and validate, so
+(B, T, 2^I) under teacher forcing. That is all training and validation need, so
 a classical Keras baseline (an RNN or LSTM with a softmax over the 2^I words) plugs in
 with a few lines. A model that can also run its own measurements (the QRNN) offers
-`measure`, which the loop uses for the argmax and sampled accuracies of SPEC section 4.
+`measure`, which validation uses for the argmax and sampled accuracies of SPEC section 4.
 """
 
 from __future__ import annotations

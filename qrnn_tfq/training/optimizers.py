@@ -5,14 +5,16 @@ clipped the global gradient norm at 0.5 before every step. The tf-keras optimize
 use PyTorch's default constants (Adam and RMSprop `epsilon=1e-8`, RMSprop `rho=0.99`)
 and `global_clipnorm`, which clips the gradients of all weights together as
 `torch.nn.utils.clip_grad_norm_` does. L-BFGS (used once in the paper, for MNIST 3 vs 6)
-is not a tf-keras optimizer: it is `qrnn_tfq.training.minibatch_lbfgs` (`MinibatchLbfgs`
-with `MinibatchLbfgsTrainer`, as the paper's code ran it) or `qrnn_tfq.training.lbfgs`
-(full-batch, `Lbfgs` with `LbfgsTrainer`).
+is not a tf-keras optimizer: it is a `BatchOptimizer`, an object that takes a whole step
+on a batch itself from the model's loss and gradients, which `SequenceTaskModel.compile`
+takes in place of a tf-keras optimizer: `qrnn_tfq.training.minibatch_lbfgs.MinibatchLbfgs`
+(as the paper's code ran it) or `qrnn_tfq.training.lbfgs.Lbfgs` (full-batch).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 
 import tensorflow as tf
 
@@ -20,6 +22,39 @@ OPTIMIZERS = ("adam", "sgd", "rmsprop")
 PAPER_CLIP_NORM = 0.5
 TORCH_EPSILON = 1e-8  # torch.optim.AdamW / RMSprop default `eps`
 TORCH_RMSPROP_RHO = 0.99  # torch.optim.RMSprop default `alpha`
+
+
+# The model's objective on a batch: (loss, gradients in the order of the weights, smallest target probability).
+Objective = Callable[[Mapping[str, tf.Tensor]], tuple[tf.Tensor, list[tf.Tensor], tf.Tensor]]
+
+
+@runtime_checkable
+class BatchOptimizer(Protocol):
+    """An optimizer that takes each training step on its batch itself, evaluating the loss
+    and gradients as often as it needs (the L-BFGS variants). Its bookkeeping may be Python
+    and NumPy: `SequenceTaskModel` runs its train step eagerly, on one replica."""
+
+    @property
+    def variables(self) -> list[tf.Variable]:
+        """The optimizer's state, in a fixed order (what checkpoints store)."""
+
+    @property
+    def learning_rate_scale(self) -> tf.Variable | None:
+        """The variable that scales the step size (a rollback lowers it), or None."""
+
+    def build(self, var_list: Sequence[tf.Variable]) -> None:
+        """Creates the state for these weights (once)."""
+
+    def minimize_batch(self, objective: Objective, var_list: Sequence[tf.Variable],
+                       batch: Mapping[str, tf.Tensor]) -> tuple[Any, Any]:
+        """One training step on `batch`; returns (the batch's loss before the step, the
+        smallest target probability of the step's evaluations)."""
+
+
+def is_batch_optimizer(value: object) -> bool:
+    """Whether `value` is a `BatchOptimizer` (it has `minimize_batch`; `isinstance` would read
+    the properties of an unbuilt one)."""
+    return callable(getattr(type(value), "minimize_batch", None))
 
 
 def _check_positive(name: str, value: object) -> float:
@@ -57,8 +92,8 @@ def make_optimizer(
     """
     if name == "lbfgs":
         raise ValueError(
-            "`name` 'lbfgs' is not a tf-keras optimizer: use qrnn_tfq.training.Lbfgs with LbfgsTrainer "
-            f"(full-batch L-BFGS), or one of {list(OPTIMIZERS)}."
+            "`name` 'lbfgs' is not a tf-keras optimizer: compile the SequenceTaskModel with qrnn_tfq.training.Lbfgs "
+            f"(full-batch L-BFGS) or MinibatchLbfgs, or use one of {list(OPTIMIZERS)}."
         )
     if name not in OPTIMIZERS:
         raise ValueError(f"`name` must be one of {list(OPTIMIZERS)}, got {name!r}.")

@@ -52,7 +52,7 @@ class TrainerConfig:
         rollback_factor: roll a collapsing run back: when a validation loss exceeds this
             many times the best one (or is not finite), the weights and optimizer state go
             back to those of the best validation and the learning rate is multiplied by
-            `rollback_lr_factor` (the `Trainer` needs `lr_scale` for it). None: never.
+            `rollback_lr_factor` (the optimizer needs a learning-rate scale: `ScaledSchedule`). None: never.
             Not in the paper; see docs/MNIST.md for why MNIST uses it.
         rollback_lr_factor: the learning-rate factor of a rollback, in (0, 1].
     """
@@ -127,7 +127,7 @@ HISTORY_FIELDS = tuple(field.name for field in dataclasses.fields(StepRecord))
 
 @dataclasses.dataclass(frozen=True)
 class TrainingResult:
-    """What `Trainer.fit` returns.
+    """What a run reached: `RunRecord.result()` after `fit`.
 
     Attributes:
         steps: optimizer steps taken in all (across resumes).

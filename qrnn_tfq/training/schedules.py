@@ -1,7 +1,7 @@
 """A learning rate with a run-time scale, for rolling back a diverging run.
 
 `ScaledSchedule(base)` is `base` (a number or a tf-keras `LearningRateSchedule`) times a
-non-trainable variable `scale` (1 at first). The `Trainer` multiplies `scale` when it rolls
+non-trainable variable `scale` (1 at first). The `Rollback` callback multiplies `scale` when it rolls
 a collapsed run back to its best weights (`TrainerConfig.rollback_factor`); the schedule
 keeps running on the optimizer's step counter, so a cosine decay goes on as before, only
 lower.

@@ -21,6 +21,15 @@ Distribution: each replica computes the loss *sum* of its part of the batch divi
 number of scored steps of the *global* batch (an all-reduce), so the gradients the
 optimizer sums over replicas are exactly those of the global batch's mean loss, and the
 weights equal a single device trained on the combined batch (up to float32 round-off).
+
+Optimizers: a tf-keras optimizer, or a `BatchOptimizer` (`qrnn_tfq.training.optimizers`:
+the L-BFGS variants, which take a whole step on the batch from the loss and gradients and
+keep NumPy bookkeeping). `compile(optimizer=Lbfgs())` is all it takes: the train step then
+runs eagerly and hands the batch to the optimizer, on one replica.
+
+A run of the paper's protocol (validation schedule, record, early stopping, rollback,
+checkpoints, resume) is this model's `fit` with the callbacks of
+`qrnn_tfq.training.callbacks` and the data of `qrnn_tfq.training.fit_data`.
 """
 
 from __future__ import annotations
@@ -32,7 +41,9 @@ import tensorflow as tf
 from qrnn_tfq.layers import QRNN, bits_to_words
 from qrnn_tfq.losses import paper_shifted_per_step, target_probability, word_nll_per_step
 from qrnn_tfq.training.models import MeasuringSequenceModel, QRNNSequenceModel, SequenceModel
+from qrnn_tfq.training.optimizers import is_batch_optimizer
 from qrnn_tfq.training.records import VALIDATIONS
+from qrnn_tfq.training.schedules import ScaledSchedule
 
 PER_STEP_LOSSES = {"nll": word_nll_per_step, "paper": paper_shifted_per_step}
 BATCH_KEYS = ("inputs", "targets", "scored")
@@ -65,6 +76,19 @@ def check_batch(data: Any) -> dict[str, tf.Tensor]:
     if y is not None or sample_weight is not None:
         raise ValueError("A SequenceTaskModel takes the targets inside `x` (x['targets']), not as `y` or sample weights.")
     return {key: x[key] for key in BATCH_KEYS}
+
+
+class _ContinueAt:
+    """Where one `fit` starts: Keras asks the model's `_training_state` (the hook of its
+    `BackupAndRestore`) right after `on_train_begin`. Used once, then forgotten."""
+
+    def __init__(self, model: tf.keras.Model, epoch: int) -> None:
+        self.model, self.epoch = model, epoch
+
+    def maybe_load_initial_counters_from_ckpt(self, steps_per_epoch: int, initial_epoch: int,
+                                              mode: Any = None) -> tuple[int, int]:
+        self.model._training_state = None
+        return self.epoch, 0
 
 
 @tf.keras.utils.register_keras_serializable(package="qrnn_tfq")
@@ -110,6 +134,10 @@ class SequenceTaskModel(tf.keras.Model):
             raise ValueError(f"`validation='sampled'` needs a model with `measure`; {type(network).__name__} has none.")
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"`seed` must be an int >= 0, got {seed!r}.")
+        strategy = tf.distribute.get_strategy()
+        outside = [w.name for w in adapter.trainable_weights if not strategy.extended.variable_created_in_scope(w)]
+        if tf.distribute.has_strategy() and outside:
+            raise ValueError(f"The network's weights {outside} were made outside `strategy.scope()`; build it in the scope.")
         self.network = network
         self.adapter = adapter
         self.loss_name, self.validation, self.seed = loss, validation, seed
@@ -120,29 +148,62 @@ class SequenceTaskModel(tf.keras.Model):
         self.built = True  # the network's weights exist (the adapter builds a QRNN)
         # The logs are all-reduced in the steps already: Keras reports the first replica's.
         self.distribute_reduction_method = "first"
-        self._python_step: Callable[[dict[str, tf.Tensor]], tuple[Any, Any]] | None = None
 
-    def use_python_step(self, step: Callable[[dict[str, tf.Tensor]], tuple[Any, Any]]) -> None:
-        """Train with `step(batch) -> (loss, min_postselection)`, a Python function run eagerly,
-        instead of the compiled `train_step`: the L-BFGS variants, whose bookkeeping is NumPy
-        (`qrnn_tfq.training.lbfgs`, `minibatch_lbfgs`). `fit`, its callbacks and validation
-        stay the same; one device only."""
-        self._python_step = step
-        self.train_function = None
+    # ---- optimizer ----------------------------------------------------------------------------
+
+    def compile(self, optimizer: Any = "rmsprop", **kwargs: Any) -> None:
+        """Keras' `compile`; `optimizer` may also be a `BatchOptimizer` (L-BFGS). The
+        optimizer's state is made at once, in the model's strategy scope (made inside the
+        first step, `MultiWorkerMirroredStrategy` fails).
+
+        Raises:
+            ValueError: a `BatchOptimizer` for a model on several replicas.
+        """
+        replicas = self.distribute_strategy.num_replicas_in_sync
+        if is_batch_optimizer(optimizer) and replicas > 1:
+            raise ValueError(f"{type(optimizer).__name__} runs on one device; it cannot train a model on a strategy "
+                             f"with {replicas} replicas.")
+        super().compile(optimizer=optimizer, **kwargs)
+        with self.distribute_strategy.scope():
+            self.optimizer.build(self.weights_to_train)
+
+    def _get_optimizer(self, optimizer: Any) -> Any:
+        """Keras' lookup of `compile`'s optimizer, which also takes a `BatchOptimizer` as it is."""
+        return optimizer if is_batch_optimizer(optimizer) else super()._get_optimizer(optimizer)
+
+    def get_compile_config(self) -> dict[str, Any] | None:
+        """Keras' compile config; None (saved uncompiled) with a `BatchOptimizer`, which Keras cannot serialize."""
+        return None if is_batch_optimizer(getattr(self, "optimizer", None)) else super().get_compile_config()
+
+    @property
+    def optimizer_variables(self) -> list[tf.Variable]:
+        """The optimizer's state, in its order (the order of checkpoints)."""
+        return list(self.optimizer.variables)
+
+    @property
+    def learning_rate_scale(self) -> tf.Variable | None:
+        """The variable that scales the learning rate, which a rollback lowers: the `scale` of a
+        `ScaledSchedule` given to a tf-keras optimizer at construction, or a `BatchOptimizer`'s
+        `learning_rate_scale`; None without one."""
+        optimizer = getattr(self, "optimizer", None)
+        if is_batch_optimizer(optimizer):
+            return optimizer.learning_rate_scale
+        schedule = getattr(optimizer, "_learning_rate", None)  # a schedule, as Keras' TensorBoard reads it
+        return schedule.scale if isinstance(schedule, ScaledSchedule) else None
 
     def make_train_function(self, force: bool = False) -> Callable[..., Any]:
-        if self._python_step is None:
+        """Keras' compiled train function, or with a `BatchOptimizer` one that runs `train_step`
+        eagerly (its bookkeeping is Python; its loss and gradients are compiled functions)."""
+        if not is_batch_optimizer(self.optimizer):
             return super().make_train_function(force)
-        if self.train_function is not None and not force:
-            return self.train_function
+        if self.train_function is None or force:
+            self.train_function = lambda iterator: self.train_step(next(iterator))
+        return self.train_function
 
-        def train_function(iterator: Any) -> dict[str, Any]:
-            loss, batch_min = self._python_step(check_batch(next(iterator)))
-            self.steps_taken.assign_add(1)
-            return {"loss": loss, "min_postselection": batch_min}
-
-        self.train_function = train_function
-        return train_function
+    def continue_fit_at(self, epoch: int) -> None:
+        """From a callback's `on_train_begin`: the epoch this `fit` starts at, in place of its
+        `initial_epoch` (a resumed run; `epochs` or more: train no more)."""
+        self._training_state = _ContinueAt(self, epoch)
 
     def call(self, inputs: Any, training: bool | None = None) -> tf.Tensor:
         """Word distributions (B, T, 2^I): teacher-forced when `inputs` has targets."""
@@ -171,12 +232,29 @@ class SequenceTaskModel(tf.keras.Model):
         gradients = tape.gradient(loss, self.weights_to_train)
         return loss, gradients, tf.reduce_min(target_probability(probabilities, words))
 
-    def train_step(self, data: Any) -> dict[str, tf.Tensor]:
+    def train_step(self, data: Any) -> dict[str, Any]:
+        """One optimizer step on the batch: Keras' (gradients, then `apply_gradients`) or the
+        `BatchOptimizer`'s own. Logs the batch's loss before the step and its p_min."""
         batch = check_batch(data)
+        if is_batch_optimizer(self.optimizer):
+            local = {key: self.distribute_strategy.experimental_local_results(value)[0] for key, value in batch.items()}
+            loss, batch_min = self.optimizer.minimize_batch(self._replica_loss_and_gradients, self.weights_to_train, local)
+            self.steps_taken.assign_add(1)
+            return {"loss": loss, "min_postselection": batch_min}
         loss, gradients, batch_min = self.loss_and_gradients(batch)
         self.optimizer.apply_gradients(zip(gradients, self.weights_to_train))  # clipping is the optimizer's
-        self.steps_taken.assign_add(1)
+        with tf.control_dependencies([loss]):  # counted once the batch is read (`fit_data` reads the count first)
+            self.steps_taken.assign_add(1)
         return {"loss": _all_reduce(loss, "sum"), "min_postselection": _all_reduce(batch_min, "min")}
+
+    def _replica_loss_and_gradients(self, batch: Mapping[str, tf.Tensor]) -> tuple[tf.Tensor, list[tf.Tensor], tf.Tensor]:
+        """`loss_and_gradients` for a `BatchOptimizer`, which steps in the cross-replica
+        context: computed on the (one) replica, where its weights can be watched."""
+        strategy = self.distribute_strategy
+        if not (tf.distribute.has_strategy() and tf.distribute.in_cross_replica_context()):
+            return self.loss_and_gradients(batch)
+        results = strategy.run(self.loss_and_gradients, args=(batch,))
+        return tf.nest.map_structure(lambda value: strategy.experimental_local_results(value)[0], results)
 
     def validation_seed(self) -> tf.Tensor:
         """The (2,) seed of a validation's sampling: (seed, steps taken)."""

@@ -1,6 +1,7 @@
 """Two workers on the loopback interface train through `train.elman`'s and `train.mnist`'s own code path with
 `--distribute multi-worker` (MultiWorkerMirroredStrategy, TF_CONFIG on free ports), and
-after every step their weights equal one process trained on the combined batch."""
+after every step their weights equal one process trained on the combined batch, also
+across a resume. No wall-clock limits: three TF processes share the machine's cores."""
 
 from __future__ import annotations
 
@@ -21,13 +22,13 @@ STEPS = 4
 PROGRAMS = {
     # A tiny Elman XOR model with plain SGD (so a wrongly normalised loss shows in the weights);
     # the global batch of 8 sequences is split 4 + 4 over the workers.
-    "elman": ["--task", "xor", "--length", "9", "--workspace-lanes", "2", "--stages", "1", "--degree", "2",
+    "elman": ["--task", "xor", "--length", "9", "--workspace-lanes", "2", "--stages", "1", "--degree", "1",
               "--batch", "8", "--val-batch", "8", "--max-steps", str(STEPS), "--validate-every", "2",
               "--stop-loss", "-1", "--optimizer", "sgd", "--lr", "0.5", "--no-progress"],
     # MNIST's own defaults (Adam, clipping, cosine decay under the rollback's scaled schedule) on a
     # tiny model: 10 images per digit, a global batch of 20.
     "mnist": ["--quick", "--workspace-lanes", "2", "--stages", "1", "--degree", "1", "--max-steps", str(STEPS),
-              "--validate-every", "2", "--no-progress"],
+              "--validate-every", "2", "--test-size", "64", "--no-progress"],
 }
 
 # Runs `python -m train.<program>` (its `main`) with a callback that records the weights after every step.
@@ -63,7 +64,8 @@ def start(program: str, weights: str, out: str, distribute: str, tf_config: str 
 
 
 def finish(processes: list[subprocess.Popen], timeout: float) -> list[tuple[int, str, str]]:
-    """Wait for every process; kill them all if one fails or the time runs out."""
+    """Wait for every process; if one is still running when the time runs out (or on an
+    error), ask all that are left to stop (SIGTERM), and kill only those that do not."""
     deadline = time.monotonic() + timeout
     try:
         results = []
@@ -74,33 +76,58 @@ def finish(processes: list[subprocess.Popen], timeout: float) -> list[tuple[int,
     finally:
         for process in processes:
             if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
 
 
-@pytest.mark.parametrize("program", sorted(PROGRAMS))
-def test_two_workers_equal_one_process_on_the_combined_batch(tmp_path, program):
-    started = time.monotonic()
+# A free port is chosen, released, then bound by the worker a few seconds later; another
+# process may take it meanwhile. A cluster that failed to bind starts again on new ports.
+BIND_FAILURES = ("Address already in use", "Failed to bind", "failed to bind")
+
+
+def two_workers(program: str, tmp_path, name: str, out: str, *extra: str) -> list[tuple[int, str, str]]:
+    """`program` on two workers (weights to tmp_path/<name><i>.npy), once more on new ports if a port was taken."""
+    for attempt in range(2):
+        processes = [start(program, str(tmp_path / f"{name}{i}.npy"), out, "multi-worker", tf_config, extra)
+                     for i, tf_config in enumerate(local_tf_configs(2))]
+        results = finish(processes, timeout=180)
+        if attempt == 0 and any(code and any(f in stderr for f in BIND_FAILURES) for code, _, stderr in results):
+            continue
+        for code, _, stderr in results:
+            assert code == 0, stderr[-3000:]
+        return results
+    raise AssertionError("unreachable")
+
+
+def single(program: str, tmp_path, name: str, *extra: str) -> np.ndarray:
+    """`program` in one process with no strategy; its weights after every step."""
+    [(code, _, stderr)] = finish([start(program, str(tmp_path / f"{name}.npy"), str(tmp_path / name), "none", None,
+                                        extra)], timeout=180)
+    assert code == 0, stderr[-3000:]
+    return np.load(tmp_path / f"{name}.npy")
+
+
+def test_two_mnist_workers_equal_one_process_on_the_combined_batch(tmp_path):
+    """MNIST's defaults (Adam, clipping, cosine decay under the rollback's scaled schedule) on
+    two workers; only the chief writes. (Plain SGD on Elman: the resume test below.)"""
     out = str(tmp_path / "run")
-    processes = [start(program, str(tmp_path / f"worker{i}.npy"), out, "multi-worker", tf_config)
-                 for i, tf_config in enumerate(local_tf_configs(2))]
-    processes.append(start(program, str(tmp_path / "single.npy"), str(tmp_path / "single"), "none"))
-    results = finish(processes, timeout=120)
-    for code, stdout, stderr in results:
-        assert code == 0, stderr[-3000:]
-    single = np.load(tmp_path / "single.npy")
-    assert single.shape[0] == STEPS
+    results = two_workers("mnist", tmp_path, "worker", out)
+    reference = single("mnist", tmp_path, "single")
+    assert reference.shape[0] == STEPS
     for i in range(2):
         weights = np.load(tmp_path / f"worker{i}.npy")
-        assert weights.shape == single.shape
-        np.testing.assert_allclose(weights, single, atol=1e-5, err_msg=f"worker {i}")
-    assert np.abs(single[-1] - single[0]).max() > 1e-3  # the weights did move
+        assert weights.shape == reference.shape
+        np.testing.assert_allclose(weights, reference, atol=1e-5, err_msg=f"worker {i}")
+    assert np.abs(reference[-1] - reference[0]).max() > 1e-3  # the weights did move
     # Only the chief (worker 0) wrote the run's files; worker 1 said so and wrote nothing.
     assert os.path.exists(os.path.join(out, "latest.npz"))
     assert os.path.exists(os.path.join(out, "summary.json"))
     assert "worker 1 of 2" in results[1][1]
-    elapsed = time.monotonic() - started
-    assert elapsed < 60, f"took {elapsed:.0f} s"
 
 
 @pytest.mark.parametrize("index", [5])
@@ -112,22 +139,16 @@ def test_a_bad_tf_config_is_refused(tmp_path, index):
     assert f"task.index {index} must name one of its 1 workers" in stderr
 
 
-def test_two_workers_resume_where_they_stopped(tmp_path):
-    """Two workers stop after 2 steps; restarted with `--resume` both read the chief's latest.npz
-    and go on to step 4 exactly as one uninterrupted process on the combined batch."""
-    tf_configs = local_tf_configs(2)
+def test_two_elman_workers_equal_one_process_and_resume_where_they_stopped(tmp_path):
+    """Plain SGD on Elman XOR (a wrongly normalised loss would show in the weights): two workers
+    stop after 2 steps, each step equal to one process on the combined batch; restarted with
+    `--resume` both read the chief's latest.npz and go on to step 4 as that process does."""
     out = str(tmp_path / "run")
-
-    def two_workers(name: str, *extra: str) -> None:
-        processes = [start("elman", str(tmp_path / f"{name}{i}.npy"), out, "multi-worker", tf_config, extra)
-                     for i, tf_config in enumerate(tf_configs)]
-        for code, _, stderr in finish(processes, timeout=120):
-            assert code == 0, stderr[-3000:]
-
-    two_workers("first", "--max-steps", "2")
-    two_workers("resumed", "--resume")
-    finish([start("elman", str(tmp_path / "single.npy"), str(tmp_path / "single"), "none")], timeout=120)
-    single = np.load(tmp_path / "single.npy")  # steps 1-4
+    results = two_workers("elman", tmp_path, "first", out, "--max-steps", "2")
+    assert "worker 1 of 2" in results[1][1]
+    two_workers("elman", tmp_path, "resumed", out, "--resume")
+    reference = single("elman", tmp_path, "single")  # steps 1-4
+    assert reference.shape[0] == STEPS and np.abs(reference[-1] - reference[0]).max() > 1e-3
     for i in range(2):
-        np.testing.assert_allclose(np.load(tmp_path / f"first{i}.npy"), single[:2], atol=1e-5)
-        np.testing.assert_allclose(np.load(tmp_path / f"resumed{i}.npy"), single[2:], atol=1e-5)
+        np.testing.assert_allclose(np.load(tmp_path / f"first{i}.npy"), reference[:2], atol=1e-5, err_msg=f"worker {i}")
+        np.testing.assert_allclose(np.load(tmp_path / f"resumed{i}.npy"), reference[2:], atol=1e-5, err_msg=f"worker {i}")

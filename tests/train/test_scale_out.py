@@ -13,7 +13,7 @@ from train.core import runs
 import numpy as np
 import pytest
 
-from qrnn_tfq.training import LATEST_CHECKPOINT, Trainer, distribute, load_checkpoint
+from qrnn_tfq.training import LATEST_CHECKPOINT, distribute, load_checkpoint
 
 TINY = ["--task", "xor", "--workspace-lanes", "2", "--degree", "1", "--length", "9", "--batch", "4", "--val-batch", "4",
         "--validate-every", "2", "--no-progress"]
@@ -37,12 +37,23 @@ def test_mirrored_on_one_device_trains_as_no_strategy(tmp_path):
     np.testing.assert_allclose(mirrored["best_validation_loss"], plain["best_validation_loss"], rtol=1e-6)
 
 
+def test_minibatch_lbfgs_on_one_replica_of_mirrored_trains_as_no_strategy(tmp_path):
+    """`--distribute mirrored --optimizer lbfgs-minibatch` on a machine without GPUs (one
+    replica, so not refused) trains: the L-BFGS step reads its weights on the replica."""
+    argv = [*MNIST_TINY, "--optimizer", "lbfgs-minibatch", "--lbfgs-iterations", "2"]
+    plain = mnist.main([*argv, "--out", str(tmp_path / "none")])
+    mirrored = mnist.main([*argv, "--out", str(tmp_path / "mirrored"), "--distribute", "mirrored"])
+    assert mirrored["steps"] == plain["steps"] == 2
+    for got, want in zip(load_checkpoint(tmp_path / "mirrored" / LATEST_CHECKPOINT).model_weights,
+                         load_checkpoint(tmp_path / "none" / LATEST_CHECKPOINT).model_weights, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
 @pytest.fixture
 def not_the_chief(monkeypatch):
-    """This process plays worker 1 of 2: `is_chief` false, and so its trainers' `chief`."""
+    """This process plays worker 1 of 2: `is_chief` false, and so its run's checkpoints' `chief`."""
     monkeypatch.setattr(distribute, "is_chief", lambda strategy: False)
     monkeypatch.setattr(runs, "_worker", lambda strategy: (1, 2))
-    monkeypatch.setattr(Trainer, "chief", property(lambda self: False))
 
 
 def test_a_worker_that_is_not_the_chief_writes_nothing(tmp_path, capsys, not_the_chief):
@@ -66,7 +77,7 @@ def test_an_mnist_worker_that_is_not_the_chief_writes_nothing(tmp_path, capsys, 
 def test_multi_worker_without_tf_config_is_a_parser_error(monkeypatch, capsys):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     for program, argv in ((elman, TINY), (mnist, [*MNIST_TINY, "--optimizer", "lbfgs"])):
-        with pytest.raises(SystemExit):
+        with pytest.raises(SystemExit, match="^2$"):  # argparse's exit status of a usage error
             program.main([*argv, "--distribute", "multi-worker"])
         error = capsys.readouterr().err
         assert "error: --distribute multi-worker: `multi-worker` needs TF_CONFIG" in error and "usage:" in error
@@ -75,7 +86,7 @@ def test_multi_worker_without_tf_config_is_a_parser_error(monkeypatch, capsys):
 @pytest.mark.parametrize("optimizer", ["lbfgs", "lbfgs-minibatch"])
 def test_lbfgs_over_several_replicas_is_a_parser_error(monkeypatch, capsys, optimizer):
     monkeypatch.setattr(distribute, "make_strategy", lambda name: FakeStrategy())
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="^2$"):  # argparse's exit status of a usage error
         mnist.main([*MNIST_TINY, "--optimizer", optimizer, "--distribute", "mirrored"])
     assert (f"error: --optimizer {optimizer} runs on one device; --distribute mirrored has 2 replicas"
             in capsys.readouterr().err)
@@ -83,11 +94,11 @@ def test_lbfgs_over_several_replicas_is_a_parser_error(monkeypatch, capsys, opti
 
 def test_a_batch_the_replicas_cannot_share_is_a_parser_error(monkeypatch, capsys):
     monkeypatch.setattr(distribute, "make_strategy", lambda name: FakeStrategy())
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="^2$"):  # argparse's exit status of a usage error
         elman.main([*TINY, "--batch", "3", "--distribute", "mirrored"])
     assert ("error: --batch: the 3 sequences of a step must split equally over the 2 replicas of --distribute mirrored"
             in capsys.readouterr().err)
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="^2$"):
         elman.main([*TINY, "--distribute", "all"])
     assert "invalid choice: 'all'" in capsys.readouterr().err
 

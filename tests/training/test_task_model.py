@@ -1,6 +1,6 @@
-"""Tests for qrnn_tfq/training/task_model.py, callbacks.py and distribute.py: training a QRNN
-with plain `model.fit`, deterministic `predict`, the data contract, and data parallelism on
-`tf.distribute` equal to one device on the combined batch."""
+"""Tests for qrnn_tfq/training/task_model.py, fit_data.py and distribute.py: training a QRNN
+with plain `model.fit`, deterministic `predict`, the data contract, L-BFGS as the model's
+optimizer, and data parallelism on `tf.distribute` equal to one device on the combined batch."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ import pytest
 import tensorflow as tf
 
 from data.sequences import task_by_name
-from qrnn_tfq.training import QRNNSequenceModel, Trainer, TrainerConfig, make_optimizer
-from qrnn_tfq.training.callbacks import validation_steps
+from qrnn_tfq.training import QRNNSequenceModel, TrainerConfig, make_optimizer
 from qrnn_tfq.training.distribute import local_tf_configs, make_strategy
+from qrnn_tfq.training.fit_data import validation_steps
 from qrnn_tfq.training.task_model import SequenceTaskModel
 
 TASK = task_by_name("xor", length=9)  # 8 steps, 2 of them scored
@@ -34,8 +34,9 @@ def layer(seed=0):
     return qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, seed=seed)
 
 
-def test_fit_trains_and_matches_the_trainer():
-    """`model.fit` on a dataset of batch dicts takes the same steps as the `Trainer`."""
+def test_fit_trains_and_matches_a_run_with_the_run_callbacks(training_run):
+    """`model.fit` on a dataset of batch dicts takes the same steps as a run of the paper's
+    protocol (one step per epoch, the run's callbacks)."""
     batches = [TASK.sample(4, seed=(5, 0, step)) for step in range(3)]
     model = SequenceTaskModel(layer(), loss="nll")
     model.compile(optimizer=make_optimizer("adam", 0.05))
@@ -44,11 +45,10 @@ def test_fit_trains_and_matches_the_trainer():
     assert int(model.steps_taken.numpy()) == 3
     assert np.isfinite(history.history["loss"][-1])
 
-    reference = QRNNSequenceModel(layer())
-    trainer = Trainer(reference, make_optimizer("adam", 0.05), lambda step: batches[step], batches[0],
-                      TrainerConfig(max_steps=3, stop_loss=None, loss="nll", validate_every=10))
-    trainer.fit()
-    for ours, theirs in zip(model.weights_to_train, reference.trainable_weights):
+    run = training_run(QRNNSequenceModel(layer()), make_optimizer("adam", 0.05), lambda step: batches[step], batches[0],
+                       TrainerConfig(max_steps=3, stop_loss=None, loss="nll", validate_every=10))
+    assert run.fit().steps == 3
+    for ours, theirs in zip(model.weights_to_train, run.model.weights_to_train, strict=True):
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-6)
 
 
@@ -105,10 +105,9 @@ def test_validation_steps_are_every_kth_and_the_last():
 
 def test_weights_made_outside_the_scope_are_refused():
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
-    model = QRNNSequenceModel(layer())
-    with pytest.raises(ValueError, match=r"made outside `strategy.scope\(\)`"):
-        Trainer(model, make_optimizer("adam", 0.05), lambda step: TASK.sample(4, seed=(1, 0, step)),
-                TASK.sample(4, seed=(1, 1)), strategy=strategy)
+    network = QRNNSequenceModel(layer())  # builds the layer: its weights exist, outside the scope
+    with strategy.scope(), pytest.raises(ValueError, match=r"made outside `strategy.scope\(\)`"):
+        SequenceTaskModel(network)
 
 
 MIRRORED = textwrap.dedent("""
@@ -116,30 +115,32 @@ MIRRORED = textwrap.dedent("""
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from data.sequences import task_by_name
-    from qrnn_tfq.training import QRNNSequenceModel, Trainer, TrainerConfig, make_optimizer
+    from qrnn_tfq.training import (RunRecord, SequenceTaskModel, TrainerConfig, fit_arguments, make_optimizer,
+                                   run_callbacks)
+    from qrnn_tfq.training.minibatch_lbfgs import MinibatchLbfgs
     task = task_by_name("xor", length=9)
-    def run(strategy):
+    def run(strategy, optimizer, steps):
         with (strategy or tf.distribute.get_strategy()).scope():
-            model = QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, seed=0))
-            trainer = Trainer(model, make_optimizer("sgd", 0.5, None), lambda s: task.sample(8, seed=(1, 0, s)),
-                              task.sample(8, seed=(1, 1)), TrainerConfig(max_steps=4, stop_loss=None, validate_every=2),
-                              strategy=strategy)
-        result = trainer.fit()
-        return np.concatenate([w.numpy().ravel() for w in model.trainable_weights]), result
-    one, one_result = run(None)
-    two, two_result = run(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+            model = SequenceTaskModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=1, seed=0))
+            model.compile(optimizer=optimizer())
+        record = RunRecord(TrainerConfig(max_steps=steps, stop_loss=None, validate_every=2))
+        model.fit(**fit_arguments(record.config, model, lambda s: task.sample(8, seed=(1, 0, s)), task.sample(8, seed=(1, 1))),
+                  callbacks=run_callbacks(record))
+        return np.concatenate([w.numpy().ravel() for w in model.weights_to_train]), record.result()
+    sgd = lambda: make_optimizer("sgd", 0.5, None)
+    one, one_result = run(None, sgd, 4)
+    two, two_result = run(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), sgd, 4)
     print("WEIGHTS", np.abs(one - two).max())
-    print("LOSSES", max(abs(a.train_loss - b.train_loss) for a, b in zip(one_result.history, two_result.history)))
+    print("LOSSES", max(abs(a.train_loss - b.train_loss) for a, b in zip(one_result.history, two_result.history, strict=True)))
     print("VALIDATION", abs(one_result.best_validation_loss - two_result.best_validation_loss))
-    from qrnn_tfq.training.minibatch_lbfgs import MinibatchLbfgs, MinibatchLbfgsTrainer
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    with strategy.scope():
-        model = QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, seed=0))
-        lbfgs = MinibatchLbfgsTrainer(model, MinibatchLbfgs(), lambda s: task.sample(8, seed=(1, 0, s)),
-                                      task.sample(8, seed=(1, 1)), TrainerConfig(max_steps=1, stop_loss=None),
-                                      strategy=strategy)
+    # L-BFGS on a strategy of one replica trains as on no strategy (DistributedVariable.handle was not
+    # available outside the replica context); on two it is refused.
+    lbfgs = lambda: MinibatchLbfgs(max_iterations=2)
+    one, _ = run(None, lbfgs, 2)
+    mirrored, _ = run(tf.distribute.MirroredStrategy(["/cpu:0"]), lbfgs, 2)
+    print("LBFGS_ONE_REPLICA", np.abs(one - mirrored).max())
     try:
-        lbfgs.fit()
+        run(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), lbfgs, 1)
     except ValueError as error:
         print("LBFGS", str(error).replace(" ", "_"))
 """)
@@ -147,18 +148,20 @@ MIRRORED = textwrap.dedent("""
 
 def test_two_replicas_equal_one_device_on_the_combined_batch():
     """MirroredStrategy over two logical CPUs: each replica gets half of every batch, and the
-    weights, training losses and validation loss equal one device's (float32 round-off)."""
+    weights, training losses and validation loss equal one device's (float32 round-off).
+    Minibatch L-BFGS trains on a strategy of one replica, and is refused on two."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ROOT}
     result = subprocess.run([sys.executable, "-c", MIRRORED], capture_output=True, text=True, env=env, cwd=ROOT,
                             timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     figures = dict(line.split() for line in result.stdout.splitlines()
-                   if line.split()[0] in ("WEIGHTS", "LOSSES", "VALIDATION", "LBFGS"))
+                   if line.split()[0] in ("WEIGHTS", "LOSSES", "VALIDATION", "LBFGS_ONE_REPLICA", "LBFGS"))
     assert float(figures["WEIGHTS"]) < 1e-5
     assert float(figures["LOSSES"]) < 1e-5
     assert float(figures["VALIDATION"]) < 1e-5
+    assert float(figures["LBFGS_ONE_REPLICA"]) < 1e-6
     # The L-BFGS steps are NumPy bookkeeping on one device: a strategy of two replicas is refused.
-    assert "runs_on_one_device;_it_cannot_take_a_strategy_with_2_replicas" in figures["LBFGS"]
+    assert "MinibatchLbfgs_runs_on_one_device;_it_cannot_train_a_model_on_a_strategy_with_2_replicas" in figures["LBFGS"]
 
 
 def test_a_trained_model_saves_and_loads(tmp_path):
@@ -172,6 +175,6 @@ def test_a_trained_model_saves_and_loads(tmp_path):
     loaded = tf.keras.models.load_model(path)
     assert isinstance(loaded, SequenceTaskModel)
     assert (loaded.loss_name, loaded.validation, loaded.seed) == ("nll", "sampled", 7)
-    for ours, theirs in zip(model.weights_to_train, loaded.weights_to_train):
+    for ours, theirs in zip(model.weights_to_train, loaded.weights_to_train, strict=True):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     np.testing.assert_array_equal(model.predict(batch, verbose=0), loaded.predict(batch, verbose=0))

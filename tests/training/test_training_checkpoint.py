@@ -32,10 +32,10 @@ def test_round_trip(tmp_path):
     saved = _save(path)
     checkpoint = load_checkpoint(path)
     assert checkpoint.path == os.fspath(path)
-    for got, want in zip(checkpoint.model_weights, saved["model_weights"]):
+    for got, want in zip(checkpoint.model_weights, saved["model_weights"], strict=True):
         np.testing.assert_array_equal(got, want)
         assert got.dtype == want.dtype
-    for got, want in zip(checkpoint.optimizer_variables, saved["optimizer_variables"]):
+    for got, want in zip(checkpoint.optimizer_variables, saved["optimizer_variables"], strict=True):
         np.testing.assert_array_equal(got, want)
     assert checkpoint.step == 7
     assert checkpoint.best_validation_loss == 0.25

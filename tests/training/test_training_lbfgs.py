@@ -1,4 +1,4 @@
-"""Tests for qrnn_tfq/training/lbfgs.py: full-batch L-BFGS steps through the Trainer."""
+"""Tests for qrnn_tfq/training/lbfgs.py: full-batch L-BFGS as the optimizer of `SequenceTaskModel.fit`."""
 
 from __future__ import annotations
 
@@ -12,37 +12,43 @@ import tensorflow_probability as tfp
 from data.sequences import task_by_name
 from qrnn_tfq.layers import bits_to_words
 from qrnn_tfq.losses import LOSSES
-from qrnn_tfq.training import Lbfgs, LbfgsTrainer, QRNNSequenceModel, TrainerConfig
+from qrnn_tfq.training import Lbfgs, QRNNSequenceModel, TrainerConfig
 
 TASK = task_by_name("xor", length=9)
 BATCH = TASK.sample(8, seed=(5, 0, 0))
 VALIDATION = TASK.sample(8, seed=(5, 1))
 
 
-def make(folder=None, steps=6, batch=lambda step: BATCH):
-    model = QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, seed=0))
-    config = TrainerConfig(max_steps=steps, stop_loss=None, validate_every=3, seed=3, loss="nll")
-    return LbfgsTrainer(model, Lbfgs(memory=5), batch, VALIDATION, config, checkpoint_dir=folder), model
+@pytest.fixture
+def make(training_run):
+    def make(folder=None, steps=6, batch=lambda step: BATCH, **config):
+        model = QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, seed=0))
+        config = TrainerConfig(**{"max_steps": steps, "stop_loss": None, "validate_every": 3, "seed": 3, "loss": "nll",
+                                  **config})
+        return training_run(model, Lbfgs(memory=5), batch, VALIDATION, config, folder=folder)
+
+    return make
 
 
 def flat(weights):
     return np.concatenate([w.numpy().ravel() for w in weights])
 
 
-def test_steps_are_tfp_lbfgs_iterations_one_at_a_time():
-    trainer, model = make(steps=6)
+def test_steps_are_tfp_lbfgs_iterations_one_at_a_time(make):
+    run = make(steps=6)
+    model = run.model.adapter
     weights = list(model.trainable_weights)
     start = flat(weights)
-    result = trainer.fit()
+    result = run.fit()
     # The same minimisation in one call of tfp's L-BFGS, from the same weights.
     sizes = [w.numpy().size for w in weights]
     batch = {"inputs": tf.constant(BATCH.inputs), "targets": tf.constant(BATCH.targets), "scored": tf.constant(BATCH.scored)}
     words = bits_to_words(batch["targets"], 2, "targets")
 
-    scale = trainer.optimizer.scale
+    scale = run.model.optimizer.scale
 
     def value_and_gradients(position):  # L-BFGS runs on weights / scale
-        for weight, part in zip(weights, tf.split(scale * position, sizes)):
+        for weight, part in zip(weights, tf.split(scale * position, sizes), strict=True):
             weight.assign(tf.reshape(part, weight.shape))
         with tf.GradientTape() as tape:
             loss = LOSSES["nll"](model.probabilities(batch, training=True), words, batch["scored"])
@@ -54,29 +60,28 @@ def test_steps_are_tfp_lbfgs_iterations_one_at_a_time():
     np.testing.assert_allclose(trained, scale * reference.position.numpy(), rtol=1e-5, atol=1e-6)
     losses = [row.train_loss for row in result.history]
     assert losses[-1] < losses[0]  # it minimises
-    assert int(trainer.optimizer.state("num_iterations").numpy()) == 6
+    assert int(run.model.optimizer.state("num_iterations").numpy()) == 6
     assert 0 < result.min_postselection <= 1
 
 
-def test_resume_continues_exactly(assert_resume_is_exact):
+def test_resume_continues_exactly(make, assert_resume_is_exact):
     assert_resume_is_exact(make, steps=6, split=3)
 
 
-def test_a_changing_batch_and_bad_settings_are_errors():
-    trainer, _ = make(batch=lambda step: TASK.sample(8, seed=(5, 0, step)))
-    with pytest.raises(ValueError, match=r"L-BFGS needs the same batch at every step; `sample_batch\(1\)`"):
-        trainer.fit()
+def test_a_changing_batch_and_bad_settings_are_errors(make):
+    run = make(batch=lambda step: TASK.sample(8, seed=(5, 0, step)))
+    with pytest.raises(ValueError, match=r"L-BFGS needs the same batch at every step; the batch of iteration 2"):
+        run.fit()
     with pytest.raises(ValueError, match=r"`memory` must be a positive int, got 0"):
         Lbfgs(memory=0)
-    model = QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, seed=0))
-    with pytest.raises(TypeError, match=r"`optimizer` must be an Lbfgs, got Adam"):
-        LbfgsTrainer(model, tf.keras.optimizers.Adam(), lambda step: BATCH, VALIDATION)
+    with pytest.raises(ValueError, match=r"A rollback needs a learning rate to lower: .*; Lbfgs has none"):
+        make(rollback_factor=2.0).fit()
 
 
-def test_a_failed_or_stalled_iteration_restarts_from_the_current_weights():
-    trainer, model = make(steps=2)
-    trainer.fit()
-    optimizer = trainer.optimizer
+def test_a_failed_or_stalled_iteration_restarts_from_the_current_weights(make):
+    run = make(steps=2)
+    run.fit()
+    model, optimizer = run.model.adapter, run.model.optimizer
     assert (optimizer.restart_if_stalled(), optimizer.restarts, optimizer.started) == (False, 0, True)
     optimizer.state("converged").assign(1)  # a stop with the gradient above the tolerance: a stall
     assert (optimizer.restart_if_stalled(), optimizer.restarts, optimizer.started) == (True, 1, False)
@@ -90,7 +95,7 @@ def test_a_failed_or_stalled_iteration_restarts_from_the_current_weights():
     optimizer.state("failed").assign(1)  # as tfp leaves it after a failed line search
     assert (optimizer.restart_if_stalled(), optimizer.restarts, optimizer.started) == (True, 2, False)
     before = flat(model.trainable_weights)
-    trainer.config = TrainerConfig(max_steps=3, stop_loss=None, validate_every=3, seed=3, loss="nll")
-    trainer.fit()  # starts over: evaluates the current weights, then one iteration from there
+    run.record = type(run.record)(TrainerConfig(max_steps=3, stop_loss=None, validate_every=3, seed=3, loss="nll"))
+    run.fit()  # starts over: evaluates the current weights, then one iteration from there
     assert optimizer.started and int(optimizer.state("num_iterations").numpy()) == 1
     assert not np.array_equal(flat(model.trainable_weights), before)

@@ -9,8 +9,8 @@ import pytest
 import tensorflow as tf
 
 from data.sequences import task_by_name
-from qrnn_tfq.training import QRNNSequenceModel, TrainerConfig
-from qrnn_tfq.training.minibatch_lbfgs import MinibatchLbfgs, MinibatchLbfgsTrainer, two_loop_direction
+from qrnn_tfq.training import QRNNSequenceModel, SequenceTaskModel, TrainerConfig
+from qrnn_tfq.training.minibatch_lbfgs import MinibatchLbfgs, two_loop_direction
 
 TASK = task_by_name("xor", length=9)
 VALIDATION = TASK.sample(8, seed=(5, 1))
@@ -45,7 +45,7 @@ def test_two_loop_recursion_is_the_bfgs_inverse_hessian_update():
     assert np.all(rho > 0)
     h_diag, gradient = 0.7, rng.normal(size=size)
     inverse = h_diag * np.eye(size)
-    for s, y, r in zip(steps, changes, rho):  # oldest first
+    for s, y, r in zip(steps, changes, rho, strict=True):  # oldest first
         left = np.eye(size) - r * np.outer(s, y)
         inverse = left @ inverse @ left.T + r * np.outer(s, s)
     np.testing.assert_allclose(two_loop_direction(gradient, steps, changes, rho, h_diag), -inverse @ gradient, rtol=1e-10)
@@ -122,7 +122,7 @@ def test_keep_best_ends_a_diverging_step_at_its_best_iterate_and_skips_the_jump_
         runs[keep_best] = problem, optimizer, losses
     plain, kept = runs[False][0], runs[True][0]
     assert len(kept.moves) == len(plain.moves) + 1  # the same iterates, then one jump back
-    for got, want in zip(kept.moves, plain.moves):
+    for got, want in zip(kept.moves[:-1], plain.moves, strict=True):
         np.testing.assert_array_equal(got, want)
     final = kept.value_and_gradient()[0]
     start, best = runs[True][2][0], min(runs[True][2])
@@ -146,22 +146,27 @@ def test_keep_best_changes_nothing_when_the_last_iterate_is_the_best():
         optimizer.step(problem.value_and_gradient, problem.move)
         moves[keep_best] = problem.moves
     assert len(moves[True]) == len(moves[False])
-    for got, want in zip(moves[True], moves[False]):
+    for got, want in zip(moves[True], moves[False], strict=True):
         np.testing.assert_array_equal(got, want)
 
 
-def make(folder=None, steps=4):
-    model = QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, seed=0))
-    optimizer = MinibatchLbfgs(learning_rate=0.1, max_iterations=4, memory=4)
-    config = TrainerConfig(max_steps=steps, stop_loss=None, validate_every=2, seed=3, loss="nll")
-    trainer = MinibatchLbfgsTrainer(model, optimizer, lambda step: TASK.sample(8, seed=(5, 0, step)), VALIDATION,
-                                    config, checkpoint_dir=folder, lr_scale=optimizer.scale)
-    return trainer, model
+@pytest.fixture
+def make(training_run):
+    def make(folder=None, steps=4):
+        model = QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, seed=0))
+        optimizer = MinibatchLbfgs(learning_rate=0.1, max_iterations=4, memory=4)
+        config = TrainerConfig(max_steps=steps, stop_loss=None, validate_every=2, seed=3, loss="nll")
+        return training_run(model, optimizer, lambda step: TASK.sample(8, seed=(5, 0, step)), VALIDATION, config,
+                            folder=folder)
+
+    return make
 
 
-def test_trainer_minimises_and_resume_continues_exactly(assert_resume_is_exact):
+def test_fit_minimises_and_resume_continues_exactly(make, assert_resume_is_exact):
     whole, result = assert_resume_is_exact(make, steps=4, split=2)
-    assert whole.optimizer.iterations == 16 and whole.optimizer.evaluations == 16
+    optimizer = whole.model.optimizer
+    assert optimizer.iterations == 16 and optimizer.evaluations == 16
+    assert optimizer.learning_rate_scale is optimizer.scale  # what a rollback lowers
     assert result.history[-1].train_loss < result.history[0].train_loss
     assert 0 < result.min_postselection <= 1
 
@@ -193,6 +198,6 @@ def test_bad_settings_are_errors():
     optimizer.build([tf.Variable(np.zeros(3))])
     with pytest.raises(ValueError, match=r"built for 3 weights, got 4"):
         optimizer.build([tf.Variable(np.zeros(4))])
-    model = QRNNSequenceModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, seed=0))
-    with pytest.raises(TypeError, match=r"`optimizer` must be a MinibatchLbfgs, got Adam"):
-        MinibatchLbfgsTrainer(model, tf.keras.optimizers.Adam(), lambda step: VALIDATION, VALIDATION)
+    model = SequenceTaskModel(qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2, stages=1, degree=2, seed=0))
+    with pytest.raises(ValueError, match=r"Could not interpret optimizer identifier"):  # neither Keras' nor a BatchOptimizer
+        model.compile(optimizer=object())

@@ -49,7 +49,7 @@ def test_no_clipping():
     "args, error, match",
     [
         (("adamw", 0.01), ValueError, r"`name` must be one of \['adam', 'sgd', 'rmsprop'\], got 'adamw'"),
-        (("lbfgs", 0.01), ValueError, "use qrnn_tfq.training.Lbfgs with LbfgsTrainer"),
+        (("lbfgs", 0.01), ValueError, "compile the SequenceTaskModel with qrnn_tfq.training.Lbfgs"),
         (("adam", 0.0), ValueError, r"`learning_rate` must be a finite number > 0, got 0.0"),
         (("adam", float("nan")), ValueError, "`learning_rate` must be a finite number > 0"),
         (("adam", "0.01"), TypeError, "`learning_rate` must be a number"),

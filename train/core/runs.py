@@ -1,9 +1,10 @@
 """One training run of a program in `train/`, shared by the sequence tasks
 (`train.core.sequence_runs`) and MNIST (`train.core.mnist_train`): devices (`--distribute`), the model, the optimizer and
-its schedule, the `Trainer`, resuming, the progress bar, the summary and the files.
+its schedule, training through `model.fit` with the run's callbacks (`Training` only wires them),
+resuming, the progress bar, the summary and the files.
 
 Under `--distribute` the strategy is made first, before TensorFlow runs anything
-(`MultiWorkerMirroredStrategy`'s rule); the model, the optimizer and the `Trainer` are made
+(`MultiWorkerMirroredStrategy`'s rule); the model and the optimizer are made
 in its scope. Only the chief (worker 0) writes: the other workers take no lock, write no
 checkpoint, summary, history or plot, and say so. `--resume` reads the run folder on every
 worker, so the workers need the same folder (a shared filesystem, or a copy).
@@ -25,17 +26,20 @@ from qrnn_tfq.training import (
     BEST_CHECKPOINT,
     LATEST_CHECKPOINT,
     Lbfgs,
-    LbfgsTrainer,
+    MinibatchLbfgs,
     QRNNSequenceModel,
+    RunRecord,
     ScaledSchedule,
-    Trainer,
+    SequenceTaskModel,
     TrainerConfig,
     TrainingResult,
+    fit_arguments,
     load_checkpoint,
     make_optimizer,
-    minibatch_lbfgs,
+    run_callbacks as run_record_callbacks,
 )
 from qrnn_tfq.training import distribute
+from qrnn_tfq.training.run_files import ResumeRun
 from train.core import run_folder
 from train.core.config import LBFGS_OPTIMIZERS, RunConfig
 from train.core.outputs import ProgressBar, plot_history, write_history_csv, write_json
@@ -128,32 +132,63 @@ def make_keras_optimizer(args: RunConfig) -> tuple[Any, tf.Variable | None]:
     return make_optimizer(args.optimizer, schedule, args.clip_norm), schedule.scale
 
 
+@dataclasses.dataclass
+class Training:
+    """One seed's training wired for `model.fit` (no loop of its own): the compiled
+    `SequenceTaskModel`, the run's `RunRecord`, `fit`'s arguments, where the run's files go,
+    the checkpoint it resumes from (`resume`) and the caller's callbacks."""
+
+    model: SequenceTaskModel
+    record: RunRecord
+    fit_arguments: dict[str, Any]
+    folder: str | None = None
+    run_config: dict[str, Any] = dataclasses.field(default_factory=dict)
+    chief: bool = True
+    callbacks: list[Any] = dataclasses.field(default_factory=list)
+    resume_from: str | None = None
+
+    @property
+    def config(self) -> TrainerConfig:
+        return self.record.config
+
+    def callback_list(self, *more: Any) -> list[Any]:
+        """The run's callbacks (resume first), then `more`, then the caller's."""
+        return [*run_record_callbacks(self.record, folder=self.folder, run_config=self.run_config,
+                                      resume=self.resume_from, chief=self.chief), *more, *self.callbacks]
+
+    def fit(self, *more_callbacks: Any) -> TrainingResult:
+        """`model.fit` with the run's callbacks; the record's result."""
+        self.model.fit(**self.fit_arguments, callbacks=self.callback_list(*more_callbacks))
+        return self.record.result()
+
+
 def make_trainer(args: argparse.Namespace, model: Any, sample_batch: Callable[[int], Any], validation_batch: Any,
                  seed: int, *, distribution: Distribution | None = None, folder: str | None = None,
-                 config: Mapping[str, Any] | None = None, callbacks: Sequence[Any] = ()) -> Trainer:
-    """The `Trainer` of one seed, from the program's (filled) arguments: Adam, SGD or RMSprop
-    (`make_keras_optimizer`), full-batch L-BFGS on the first batch (`lbfgs`) or minibatch
-    L-BFGS (`lbfgs-minibatch`). Make it in `distribution.scope()`. Batches are seeded per
-    step, so a resumed run repeats an uninterrupted one exactly."""
+                 config: Mapping[str, Any] | None = None, callbacks: Sequence[Any] = ()) -> Training:
+    """One seed's training from the program's (filled) arguments: a `SequenceTaskModel` around
+    `model` compiled with Adam, SGD or RMSprop (`make_keras_optimizer`), full-batch L-BFGS on
+    the first batch (`lbfgs`) or minibatch L-BFGS (`lbfgs-minibatch`). Make it in
+    `distribution.scope()`. Batches are seeded per step, so a resumed run repeats an
+    uninterrupted one exactly."""
     distribution = distribution or Distribution()
     trainer_config = TrainerConfig(
         max_steps=args.max_steps, stop_loss=args.stop_loss, target_loss=getattr(args, "target_loss", None),
         loss=args.loss, validate_every=args.validate_every, validation=args.validation, seed=seed,
         patience=getattr(args, "patience", None), rollback_factor=getattr(args, "rollback", None),
     )
-    options = dict(checkpoint_dir=folder, run_config=config, strategy=distribution.strategy, callbacks=list(callbacks))
     if args.optimizer == "lbfgs":  # one fixed batch: the first
         fixed = sample_batch(0)
-        return LbfgsTrainer(model, Lbfgs(memory=args.lbfgs_memory), lambda step: fixed, validation_batch,
-                            trainer_config, **options)
-    if args.optimizer == "lbfgs-minibatch":
-        optimizer = minibatch_lbfgs.MinibatchLbfgs(args.lr, args.lbfgs_iterations, args.lbfgs_memory,
-                                                   line_search=bool(args.lbfgs_line_search),
-                                                   keep_best=bool(args.lbfgs_keep_best))
-        return minibatch_lbfgs.MinibatchLbfgsTrainer(model, optimizer, sample_batch, validation_batch, trainer_config,
-                                                     lr_scale=optimizer.scale, **options)
-    optimizer, lr_scale = make_keras_optimizer(args)
-    return Trainer(model, optimizer, sample_batch, validation_batch, trainer_config, lr_scale=lr_scale, **options)
+        sample_batch, optimizer = (lambda step: fixed), Lbfgs(memory=args.lbfgs_memory)
+    elif args.optimizer == "lbfgs-minibatch":
+        optimizer = MinibatchLbfgs(args.lr, args.lbfgs_iterations, args.lbfgs_memory,
+                                   line_search=bool(args.lbfgs_line_search), keep_best=bool(args.lbfgs_keep_best))
+    else:
+        optimizer, _ = make_keras_optimizer(args)
+    task_model = SequenceTaskModel(model, loss=trainer_config.loss, validation=trainer_config.validation, seed=seed)
+    task_model.compile(optimizer=optimizer)
+    return Training(task_model, RunRecord(trainer_config),
+                   fit_arguments(trainer_config, task_model, sample_batch, validation_batch), folder,
+                   dict(config or {}), distribution.chief, list(callbacks))
 
 
 def run_callbacks(args: RunConfig, distribution: Distribution, callbacks: Sequence[Any] | None,
@@ -169,11 +204,11 @@ def run_callbacks(args: RunConfig, distribution: Distribution, callbacks: Sequen
 # ---- resuming and training ---------------------------------------------------------------
 
 
-def resume(trainer: Trainer, folder: str, config: Mapping[str, Any], source: str | None = None) -> int | None:
-    """Restores `folder`/latest.npz (or best.npz, `source`) into `trainer` if it exists (its run
-    settings must equal `config`; older names are read as today's); returns the step it
-    resumed from. A mismatch or a corrupt file exits with a clear message, which offers an
-    intact best.npz."""
+def resume(trainer: Training, folder: str, config: Mapping[str, Any], source: str | None = None) -> int | None:
+    """Makes `trainer`'s `fit` continue from `folder`/latest.npz (or best.npz, `source`) if it
+    exists (a `ResumeRun` callback; its run settings must equal `config`; older names are
+    read as today's); returns the step it resumes from. A mismatch or a corrupt file exits
+    with a clear message, which offers an intact best.npz."""
     name = BEST_CHECKPOINT if source == "best" else LATEST_CHECKPOINT
     path = os.path.join(folder, name)
     if not os.path.exists(path):
@@ -192,9 +227,11 @@ def resume(trainer: Trainer, folder: str, config: Mapping[str, Any], source: str
             f"error: cannot resume from {path}: its settings differ from this run's as (checkpoint, now): {different}"
         )
     try:
-        return trainer.restore(path).step
+        ResumeRun(path, trainer.record).check(trainer.model)
     except ValueError as error:
         raise SystemExit(f"error: cannot resume from {path}: {error}") from error
+    trainer.resume_from = path
+    return load_checkpoint(path).step
 
 
 def _best_hint(folder: str, damaged: str) -> str:
@@ -210,14 +247,29 @@ def _best_hint(folder: str, damaged: str) -> str:
             f"(the steps after {best.step} run again), or --overwrite to start afresh.")
 
 
-def fit(trainer: Trainer, args: argparse.Namespace, description: str, *, accuracy: bool = False) -> TrainingResult:
-    """`trainer.fit()` with a progress bar over the step budget (unless `--no-progress`)."""
-    bar = ProgressBar(args.max_steps, trainer.step, description, args.progress, accuracy=accuracy, history=trainer.history)
-    trainer.on_step = bar
-    try:
-        return trainer.fit()
-    finally:
-        bar.close()
+class _Progress(tf.keras.callbacks.Callback):
+    """A `ProgressBar` over the step budget, from the step `fit` starts at (after a resume)."""
+
+    def __init__(self, record: RunRecord, total: int, description: str, enabled: bool, accuracy: bool) -> None:
+        super().__init__()
+        self.record, self.options = record, (total, description, enabled, accuracy)
+        self.bar: ProgressBar | None = None
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        total, description, enabled, accuracy = self.options
+        self.bar = ProgressBar(total, int(self.model.steps_taken.numpy()), description, enabled, accuracy=accuracy,
+                               history=self.record.history)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.bar(self.record.history[-1])
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        self.bar.close()
+
+
+def fit(trainer: Training, args: argparse.Namespace, description: str, *, accuracy: bool = False) -> TrainingResult:
+    """`model.fit` with the run's callbacks and a progress bar over the step budget (unless `--no-progress`)."""
+    return trainer.fit(_Progress(trainer.record, args.max_steps, description, args.progress, accuracy))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -21,7 +21,6 @@ import time
 from typing import Any, Sequence
 
 from data.sequences import TaskSpec
-from qrnn_tfq.training import Trainer
 from train.core import arguments, quiet, run_folder, runs
 from train.core.config import SequenceRun, run_data
 from train.core.outputs import CHECKPOINTS, outputs_line, run_title, write_json
@@ -78,8 +77,8 @@ def group_folder(run: SequenceRun, prefix: str) -> str:
     return run.out or os.path.join(RUNS_FOLDER, f"{prefix}-seeds{run.seed}-{run.seed + run.seeds - 1}")
 
 
-def make_trainer(args: argparse.Namespace, task: TaskSpec, model: Any, seed: int, **options: Any) -> Trainer:
-    """The `Trainer` of one seed of a sequence task (`runs.make_trainer`; `options`: folder,
+def make_trainer(args: argparse.Namespace, task: TaskSpec, model: Any, seed: int, **options: Any) -> runs.Training:
+    """The training of one seed of a sequence task (`runs.make_trainer`; `options`: folder,
     config, distribution, callbacks): batch `step` is seeded by (seed, 0, step), the fixed
     validation batch by (seed, 1)."""
     return runs.make_trainer(args, model, lambda step: task.sample(args.batch, seed=(seed, 0, step)),
