@@ -53,8 +53,9 @@ def test_circuits_and_config_import_no_tensorflow():
 
 def test_importing_changes_nothing_but_the_keras_choice_and_load_model_registers(tmp_path):
     # `import qrnn_tfq` sets TF_USE_LEGACY_KERAS and nothing else: no import hook, and
-    # importing TensorFlow after it loads none of the package. The Keras classes register
-    # when their modules are imported; `qrnn_tfq.load_model` imports them all.
+    # importing TensorFlow after it loads none of the package. A Keras class registers when
+    # its module is imported; `qrnn_tfq.load_model` imports them all. (One fresh interpreter
+    # for all of it: each costs seconds.)
     layer = qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=1, stages=0, degree=1, measurement="argmax", seed=0)
     model = tf.keras.Sequential([tf.keras.Input((None, 1)), layer])
     model.compile(loss=qrnn_tfq.WordCrossEntropy(), metrics=[qrnn_tfq.MinPostselectionProbability()])
@@ -74,6 +75,13 @@ def test_importing_changes_nothing_but_the_keras_choice_and_load_model_registers
         package = sorted(m for m in sys.modules if m.startswith("qrnn_tfq."))
         assert package == ["qrnn_tfq._keras", "qrnn_tfq.amplification", "qrnn_tfq.config"], package
         assert object_registration.get_registered_object("qrnn_tfq>QRNN") is None
+        # The engine imports TensorFlow, not the layers, nor TFQ; importing the layers registers them.
+        import qrnn_tfq.engine
+        assert object_registration.get_registered_object("qrnn_tfq>QRNN") is None
+        assert "qrnn_tfq.layers" not in sys.modules and "tensorflow_quantum" not in sys.modules
+        import qrnn_tfq.layers
+        assert object_registration.get_registered_object("qrnn_tfq>QRNN").__name__ == "QRNN"
+        assert "qrnn_tfq.tfq" not in sys.modules  # the TFQ engine loads when a layer asks for it
         model = qrnn_tfq.load_model({str(tmp_path / "model.keras")!r})
         from qrnn_tfq import QRNN
         assert isinstance(model.layers[0], QRNN), model.layers
@@ -93,21 +101,6 @@ def test_importing_changes_nothing_but_the_keras_choice_and_load_model_registers
     """)
     assert out.split()[-2:] == ["1", "tf_keras"]
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, atol=1e-6)
-
-
-def test_a_class_registers_when_its_module_is_imported():
-    # The engine loads TensorFlow, not the layers; importing the layers registers them.
-    out = _run("""
-        import qrnn_tfq.engine
-        import sys
-        from tf_keras.src.saving import object_registration
-        before = object_registration.get_registered_object("qrnn_tfq>QRNN")
-        assert "qrnn_tfq.layers" not in sys.modules and "tensorflow_quantum" not in sys.modules
-        import qrnn_tfq.layers
-        assert "qrnn_tfq.tfq" not in sys.modules  # the TFQ engine loads when a layer asks for it
-        print(before, object_registration.get_registered_object("qrnn_tfq>QRNN").__name__)
-    """)
-    assert out.split()[-2:] == ["None", "QRNN"]
 
 
 def test_the_library_imports_nothing_from_the_programs():

@@ -40,7 +40,7 @@ def test_amplified_layer_trains_and_round_trips(tmp_path):
     layer = QRNN(workspace_lanes=2, io_lanes=1, stages=1, degree=2, seed=0, amplification=1, amplification_bound=0.2)
     model = tf.keras.Model(inputs, layer(inputs))
     model.compile(optimizer=tf.keras.optimizers.Adam(0.05), loss=qrnn_tfq.WordCrossEntropy())
-    history = model.fit(data, data["targets"], sample_weight=data["scored"], epochs=5, batch_size=8, verbose=0)
+    history = model.fit(data, data["targets"], sample_weight=data["scored"], epochs=3, batch_size=8, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     config = layer.get_config()
     assert config["amplification"] == 1 and config["amplification_bound"] == 0.2

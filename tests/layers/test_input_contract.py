@@ -67,12 +67,18 @@ def test_bad_value_turns_its_sample_into_nan_under_xla(key, value):
     assert_only_bad_sample_is_nan(compiled(with_bad_value(key, value)), compiled(sequences()))
 
 
-@pytest.mark.parametrize("key, value", [("inputs", 0.5), ("scored", np.nan)])
-def test_rnn_of_cell_turns_a_bad_step_into_nan_under_xla(key, value):
+@pytest.fixture(scope="module")
+def compiled_rnn_of_cell():
+    """An XLA-compiled RNN(QRNNCell), compiled once for the cases below, and its clean output."""
     rnn = tf.keras.layers.RNN(QRNNCell(workspace_lanes=3, io_lanes=I, **LAYER), return_sequences=True)
     compiled = tf.function(lambda data: rnn(data), jit_compile=True)
+    return compiled, compiled(for_rnn(sequences())).numpy()
+
+
+@pytest.mark.parametrize("key, value", [("inputs", 0.5), ("scored", np.nan)])
+def test_rnn_of_cell_turns_a_bad_step_into_nan_under_xla(compiled_rnn_of_cell, key, value):
+    compiled, clean = compiled_rnn_of_cell
     output = compiled(for_rnn(with_bad_value(key, value))).numpy()
-    clean = compiled(for_rnn(sequences())).numpy()
     step = BAD[1]
     assert np.isnan(output[BAD[0], step:]).all()  # the state is NaN from the bad step on
     np.testing.assert_allclose(output[BAD[0], :step], clean[BAD[0], :step], atol=1e-6)

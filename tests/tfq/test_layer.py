@@ -41,7 +41,7 @@ def _fit(data, engine):
     layer = QRNN(**COHERENT, engine=engine, seed=0)
     model = tf.keras.Model(inputs, layer(inputs))
     model.compile(optimizer=tf.keras.optimizers.Adam(0.1), loss=qrnn_tfq.WordCrossEntropy())
-    history = model.fit(data, data["targets"], sample_weight=data["scored"], epochs=6, batch_size=8, verbose=0)
+    history = model.fit(data, data["targets"], sample_weight=data["scored"], epochs=4, batch_size=8, verbose=0)
     return model, layer, history.history["loss"]
 
 
