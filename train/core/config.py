@@ -35,10 +35,13 @@ RESUME_SOURCES = ("latest", "best")
 ENGINES = tuple(engine_names())
 MODELS = ("qrnn", *BASELINE_KINDS)
 LBFGS_OPTIMIZERS = ("lbfgs", "lbfgs-minibatch")  # train.mnist's; they run on one replica
-# Settings that do not change what a run computes (a resumed run may change them): not stored.
-NOT_STORED = ("out", "resume", "resume_from", "overwrite", "seeds", "seed", "max_steps", "patience", "stop_loss",
-              "target_loss", "progress", "verbose", "ensemble", "test_size", "replace_above", "distribute",
-              "tensorboard")
+TOPOLOGY_FIELDS = tuple(field.name for field in dataclasses.fields(qrnn_tfq.QRNNConfig))  # QRNNConfig's
+
+
+def option(default: Any) -> Any:
+    """A setting that does not change what a run computes (a resumed run may change it): not
+    part of what its folder stores (`RunConfig.to_dict`)."""
+    return dataclasses.field(default=default, metadata={"stored": False})
 
 
 def _check_int(config: Any, name: str, low: int, optional: bool = False) -> None:
@@ -61,8 +64,9 @@ class RunConfig:
 
     Model (SPEC section 3): `workspace_lanes` .. `noise`; training: `optimizer` ..
     `max_steps` (`lr_decay_steps`, `rollback`, `patience` None: off; `stop_loss` None:
-    never stop early); the run: `seed` .. `verbose`. A configuration read back from a run
-    folder (`from_dict`) has the defaults for what a folder does not store (`NOT_STORED`).
+    never stop early); the run: `seed` .. `verbose`. The fields made by `option` do not
+    change what a run computes: a folder does not store them, and a configuration read
+    back from one (`from_dict`) has their defaults.
     """
 
     PROGRAM: ClassVar[str] = ""
@@ -92,20 +96,20 @@ class RunConfig:
     loss: str
     validation: str = "teacher"
     validate_every: int
-    patience: int | None = None
-    stop_loss: float | None = None
-    target_loss: float | None = None
-    max_steps: int = 0
+    patience: int | None = option(None)
+    stop_loss: float | None = option(None)
+    target_loss: float | None = option(None)
+    max_steps: int = option(0)
 
-    seed: int = 0
-    out: str | None = None
-    resume: bool = False
-    resume_from: str | None = None
-    overwrite: bool = False
-    distribute: str = "none"
-    tensorboard: str | None = None
-    progress: bool = True
-    verbose: bool = False
+    seed: int = option(0)
+    out: str | None = option(None)
+    resume: bool = option(False)
+    resume_from: str | None = option(None)
+    overwrite: bool = option(False)
+    distribute: str = option("none")
+    tensorboard: str | None = option(None)
+    progress: bool = option(True)
+    verbose: bool = option(False)
 
     def __post_init__(self) -> None:
         for name, low in (("workspace_lanes", 1), ("stages", 0), ("degree", 1), ("order", 0), ("batch", 1),
@@ -130,7 +134,7 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         """The settings that determine what the run computes, as a run folder stores them."""
         stored = {field.name: getattr(self, field.name) for field in sorted(dataclasses.fields(self), key=lambda f: f.name)
-                  if field.name not in NOT_STORED}
+                  if field.metadata.get("stored", True)}
         return {**stored, "program": self.PROGRAM}
 
     @classmethod
@@ -190,8 +194,6 @@ class RunConfig:
         return QRNNSequenceModel(layer)
 
 
-TOPOLOGY_FIELDS = tuple(field.name for field in dataclasses.fields(qrnn_tfq.QRNNConfig))
-
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SequenceRun(RunConfig):
@@ -200,7 +202,7 @@ class SequenceRun(RunConfig):
     model: str = "qrnn"
     hidden: int | None = None
     encoding: str = "one_hot"
-    seeds: int = 1
+    seeds: int = option(1)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -271,14 +273,14 @@ class MnistRun(RunConfig):
     supervised: bool = False
     augment_input: str = "raw"
     train_per_digit: int | None = None
-    test_size: int | None = None
+    test_size: int | None = option(None)
     lbfgs_memory: int | None = None
     lbfgs_iterations: int | None = None
     lbfgs_line_search: bool | None = None
     lbfgs_keep_best: bool | None = None
     init_from: str | None = None
-    ensemble: int = 1
-    replace_above: float | None = None
+    ensemble: int = option(1)
+    replace_above: float | None = option(None)
     quick: bool = False
 
     def __post_init__(self) -> None:
