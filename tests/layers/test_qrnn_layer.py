@@ -1,6 +1,6 @@
 """The Keras layers: RNN(QRNNCell) == QRNN, config and .keras round trips, fit, errors."""
 
-import subprocess
+import importlib
 import sys
 
 import numpy as np
@@ -214,15 +214,21 @@ def test_configuration_too_large_for_memory():
         layer.run_sequences({"inputs": np.zeros((512, 200, 2)), "targets": np.zeros((512, 200, 2))}, training=True)
 
 
-def test_keras3_already_loaded_is_refused():
-    code = (
-        "import os; os.environ['TF_USE_LEGACY_KERAS'] = '0'\n"
-        "import tensorflow\n"
-        "import qrnn_tfq\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert result.returncode != 0
-    assert "ImportError: qrnn_tfq needs tf-keras (Keras 2)" in result.stderr
+def test_keras3_already_loaded_is_refused(monkeypatch):
+    # TensorFlow is loaded in this process; with TF_USE_LEGACY_KERAS unset or 0 its tf.keras
+    # would have been Keras 3, which importing the package (re-run here) refuses. (In-process:
+    # a fresh interpreter importing TensorFlow with Keras 3 costs several seconds.)
+    assert "tensorflow" in sys.modules
+    for value in ("0", None):
+        if value is None:
+            monkeypatch.delenv("TF_USE_LEGACY_KERAS")
+        else:
+            monkeypatch.setenv("TF_USE_LEGACY_KERAS", value)
+        with pytest.raises(ImportError, match=r"qrnn_tfq needs tf-keras \(Keras 2\), but TensorFlow was imported before it"):
+            importlib.reload(qrnn_tfq)
+    monkeypatch.setenv("TF_USE_LEGACY_KERAS", "1")
+    importlib.reload(qrnn_tfq)  # tf-keras already in charge: accepted
+    assert qrnn_tfq.QRNN is QRNN
 
 
 def test_package_selects_legacy_keras():
