@@ -15,12 +15,13 @@ def test_xor_trains_with_amplification_and_the_study_reads_it(tmp_path, capsys):
     out = tmp_path / "run"
     [summary] = elman.main(["--task", "xor", "--max-steps", "2", "--amplification", "2", "--out", str(out), *TINY])
     assert summary["config"]["amplification"] == 2
-    plain = tmp_path / "plain"
-    elman.main(["--task", "xor", "--max-steps", "2", "--out", str(plain), *TINY])
-    assert json.loads((plain / "summary.json").read_text())["config"]["amplification"] is None  # old runs resume
+    assert json.loads((out / "summary.json").read_text())["config"]["amplification"] == 2
+    # Without the option the stored setting stays None, as in runs from before it: they resume.
+    assert elman.settings(task="xor").to_dict()["amplification"] is None
     capsys.readouterr()
-    result = amplification.main(["--xor", str(plain), "--xor-sequences", "64", "--rounds", "0", "2", "--orders", "2",
+    result = amplification.main(["--xor", str(out), "--xor-sequences", "64", "--rounds", "0", "2", "--orders", "2",
                                  "--out", str(tmp_path / "study")])
+    assert [row["run"] for row in result["models"]] == ["run (trained k=2)"] * 2
     rows = {row["rounds"]: row for row in result["models"]}
     assert rows[0]["fidelity"] is None and 0 <= rows[2]["fidelity"] <= 1
     # Amplification raises every step's ancilla success (SPEC section 8).
