@@ -12,8 +12,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
 import numpy as np
 
 import qrnn_tfq
