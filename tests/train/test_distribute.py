@@ -104,10 +104,14 @@ def two_workers(program: str, tmp_path, name: str, out: str, *extra: str) -> lis
     raise AssertionError("unreachable")
 
 
-def single(program: str, tmp_path, name: str, *extra: str) -> np.ndarray:
-    """`program` in one process with no strategy; its weights after every step."""
-    [(code, _, stderr)] = finish([start(program, str(tmp_path / f"{name}.npy"), str(tmp_path / name), "none", None,
-                                        extra)], timeout=180)
+def start_single(program: str, tmp_path, name: str) -> subprocess.Popen:
+    """`program` in one process with no strategy (the reference; it runs beside the workers)."""
+    return start(program, str(tmp_path / f"{name}.npy"), str(tmp_path / name), "none")
+
+
+def single(process: subprocess.Popen, tmp_path, name: str) -> np.ndarray:
+    """The reference process's weights after every step, once it has finished."""
+    [(code, _, stderr)] = finish([process], timeout=180)
     assert code == 0, stderr[-3000:]
     return np.load(tmp_path / f"{name}.npy")
 
@@ -116,8 +120,9 @@ def test_two_mnist_workers_equal_one_process_on_the_combined_batch(tmp_path):
     """MNIST's defaults (Adam, clipping, cosine decay under the rollback's scaled schedule) on
     two workers; only the chief writes. (Plain SGD on Elman: the resume test below.)"""
     out = str(tmp_path / "run")
+    reference_process = start_single("mnist", tmp_path, "single")
     results = two_workers("mnist", tmp_path, "worker", out)
-    reference = single("mnist", tmp_path, "single")
+    reference = single(reference_process, tmp_path, "single")
     assert reference.shape[0] == STEPS
     for i in range(2):
         weights = np.load(tmp_path / f"worker{i}.npy")
@@ -144,10 +149,11 @@ def test_two_elman_workers_equal_one_process_and_resume_where_they_stopped(tmp_p
     stop after 2 steps, each step equal to one process on the combined batch; restarted with
     `--resume` both read the chief's latest.npz and go on to step 4 as that process does."""
     out = str(tmp_path / "run")
+    reference_process = start_single("elman", tmp_path, "single")  # steps 1-4
     results = two_workers("elman", tmp_path, "first", out, "--max-steps", "2")
     assert "worker 1 of 2" in results[1][1]
     two_workers("elman", tmp_path, "resumed", out, "--resume")
-    reference = single("elman", tmp_path, "single")  # steps 1-4
+    reference = single(reference_process, tmp_path, "single")
     assert reference.shape[0] == STEPS and np.abs(reference[-1] - reference[0]).max() > 1e-3
     for i in range(2):
         np.testing.assert_allclose(np.load(tmp_path / f"first{i}.npy"), reference[:2], atol=1e-5, err_msg=f"worker {i}")

@@ -19,6 +19,7 @@ import tensorflow as tf
 from data.sequences import task_by_name
 from qrnn_tfq.training import QRNNSequenceModel, TrainerConfig, make_optimizer
 from qrnn_tfq.training.distribute import local_tf_configs, make_strategy
+from qrnn_tfq.training.minibatch_lbfgs import MinibatchLbfgs
 from qrnn_tfq.training.fit_data import validation_steps
 from qrnn_tfq.training.task_model import SequenceTaskModel
 
@@ -178,3 +179,15 @@ def test_a_trained_model_saves_and_loads(tmp_path):
     for ours, theirs in zip(model.weights_to_train, loaded.weights_to_train, strict=True):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     np.testing.assert_array_equal(model.predict(batch, verbose=0), loaded.predict(batch, verbose=0))
+
+
+def test_a_model_compiled_with_lbfgs_saves_uncompiled(tmp_path):
+    """Keras cannot serialize a `BatchOptimizer`: the model saves without its compile config."""
+    model = SequenceTaskModel(layer(seed=4), loss="nll")
+    model.compile(optimizer=MinibatchLbfgs())
+    assert model.get_compile_config() is None
+    model.save(tmp_path / "lbfgs.keras")
+    loaded = tf.keras.models.load_model(tmp_path / "lbfgs.keras")
+    assert isinstance(loaded, SequenceTaskModel) and loaded.optimizer is None
+    for ours, theirs in zip(model.weights_to_train, loaded.weights_to_train, strict=True):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

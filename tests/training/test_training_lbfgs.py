@@ -34,12 +34,11 @@ def flat(weights):
     return np.concatenate([w.numpy().ravel() for w in weights])
 
 
-def test_steps_are_tfp_lbfgs_iterations_one_at_a_time(make):
-    run = make(steps=6)
+def test_steps_are_tfp_lbfgs_iterations_one_at_a_time_and_resume_continues_exactly(make, assert_resume_is_exact):
+    start = flat(make().model.weights_to_train)  # the initial weights (seeded)
+    run, result = assert_resume_is_exact(make, steps=6, split=3)  # an uninterrupted run, and one resumed after 3
     model = run.model.adapter
     weights = list(model.trainable_weights)
-    start = flat(weights)
-    result = run.fit()
     # The same minimisation in one call of tfp's L-BFGS, from the same weights.
     sizes = [w.numpy().size for w in weights]
     batch = {"inputs": tf.constant(BATCH.inputs), "targets": tf.constant(BATCH.targets), "scored": tf.constant(BATCH.scored)}
@@ -62,10 +61,6 @@ def test_steps_are_tfp_lbfgs_iterations_one_at_a_time(make):
     assert losses[-1] < losses[0]  # it minimises
     assert int(run.model.optimizer.state("num_iterations").numpy()) == 6
     assert 0 < result.min_postselection <= 1
-
-
-def test_resume_continues_exactly(make, assert_resume_is_exact):
-    assert_resume_is_exact(make, steps=6, split=3)
 
 
 def test_a_changing_batch_and_bad_settings_are_errors(make):
