@@ -157,8 +157,16 @@ class Training:
                                       resume=self.resume_from, chief=self.chief), *more, *self.callbacks]
 
     def fit(self, *more_callbacks: Any) -> TrainingResult:
-        """`model.fit` with the run's callbacks; the record's result."""
-        self.model.fit(**self.fit_arguments, callbacks=self.callback_list(*more_callbacks))
+        """`model.fit` with the run's callbacks; the record's result. A run of no steps
+        (`--max-steps 0`, e.g. to score `--init-from`'s weights) only begins and ends its
+        callbacks (a resume restores, nothing trains): Keras refuses `epochs=0`."""
+        callbacks = self.callback_list(*more_callbacks)
+        if self.fit_arguments["epochs"] == 0:
+            hooks = tf.keras.callbacks.CallbackList(callbacks, model=self.model)
+            hooks.on_train_begin()
+            hooks.on_train_end()
+        else:
+            self.model.fit(**self.fit_arguments, callbacks=callbacks)
         return self.record.result()
 
 
