@@ -12,7 +12,16 @@ import tensorflow as tf
 
 from data.sequences import task_by_name
 from qrnn_tfq.baselines import PAPER_HIDDEN, RecurrentBaseline, TorchLSTMCell, TorchSimpleRNNCell
-from qrnn_tfq.training import QRNNSequenceModel, SequenceModel, Trainer, TrainerConfig, make_optimizer
+from qrnn_tfq.training import (
+    QRNNSequenceModel,
+    RunRecord,
+    SequenceModel,
+    SequenceTaskModel,
+    TrainerConfig,
+    fit_arguments,
+    make_optimizer,
+    run_callbacks,
+)
 
 
 @pytest.mark.parametrize("kind, hidden", [("rnn", 22), ("lstm", 10)])
@@ -132,9 +141,13 @@ TASKS = {  # small lengths, a fixed batch: a few steps must lower its loss
 def _loss_before_and_after(model, task, steps, learning_rate):
     batch = task.sample(8, seed=3)
     config = TrainerConfig(max_steps=steps, stop_loss=None, validate_every=steps, loss="nll")
-    trainer = Trainer(model, make_optimizer("adam", learning_rate), lambda step: batch, batch, config)
-    before = trainer.validate()["validation_loss"]
-    return before, trainer.fit().last_validation.validation_loss
+    task_model = SequenceTaskModel(model, loss=config.loss, validation=config.validation, seed=config.seed)
+    task_model.compile(optimizer=make_optimizer("adam", learning_rate))
+    x = {"inputs": batch.inputs, "targets": batch.targets, "scored": batch.scored}
+    before = task_model.evaluate(x, verbose=0, return_dict=True)["loss"]
+    record = RunRecord(config)
+    task_model.fit(**fit_arguments(config, task_model, lambda step: batch, batch), callbacks=run_callbacks(record))
+    return before, record.result().last_validation.validation_loss
 
 
 @pytest.mark.parametrize("task", sorted(TASKS))
