@@ -164,8 +164,9 @@ class SequenceTaskModel(tf.keras.Model):
             raise ValueError(f"{type(optimizer).__name__} runs on one device; it cannot train a model on a strategy "
                              f"with {replicas} replicas.")
         super().compile(optimizer=optimizer, **kwargs)
-        with self.distribute_strategy.scope():
-            self.optimizer.build(self.weights_to_train)
+        if callable(getattr(self.optimizer, "build", None)):  # tf-keras' legacy optimizers build in their first step
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.weights_to_train)
 
     def _get_optimizer(self, optimizer: Any) -> Any:
         """Keras' lookup of `compile`'s optimizer, which also takes a `BatchOptimizer` as it is."""
