@@ -15,7 +15,7 @@ initialisation: input kernel Glorot-uniform (`xavier_uniform_`), recurrent kerne
 orthogonal (per gate for the LSTM), biases 0, and the read-out as `nn.Linear`'s default
 (uniform in +-1/sqrt(hidden)). Gates are ordered i, f, g, o as in both libraries.
 
-`RecurrentBaseline` implements the Trainer's `SequenceModel`: it reads the input words of
+`RecurrentBaseline` implements `qrnn_tfq.training.SequenceModel`: it reads the input words of
 a batch (never the targets: a classical model is not postselected) and returns softmax
 word distributions (B, T, 2^I), so it trains on the same data, loss, scored steps and
 stopping rule as the QRNN. `run_segment` continues from a given state, for the gradient

@@ -12,7 +12,7 @@ so an interrupted study continues where it stopped; delete rows (or the file) to
 them. A run is exactly what the training programs do with the same settings: each job
 holds the settings of `train.elman` or `train.dna` (by option name), filled by that
 program's `settings` as its `main` fills them, and is trained by the same model
-construction and `Trainer`: batches seeded by (seed, 0, step), the validation batch by
+construction and `SequenceTaskModel.fit`: batches seeded by (seed, 0, step), the validation batch by
 (seed, 1), Adam with clipping 0.5, validation every 10 steps, the paper's shifted loss.
 So a row with seed N is reproduced by `python -m train.elman`/`train.dna` with `--seed N`
 and the row's settings (the `command` column spells it out).
