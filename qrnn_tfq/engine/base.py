@@ -2,8 +2,9 @@
 
 A layer holds an `Engine` and calls `run` (a whole sequence) or `step` (one step, for
 `tf.keras.layers.RNN`); engines differ in how they simulate, not in what they return.
-Both take the topology and the weights, then everything else by keyword. The layers
-choose an engine by name (`qrnn_tfq.layers.engines`); this package knows no other engine.
+Both take the topology, the weights and one request value (`SequenceRequest`,
+`StepRequest`) that holds everything else. The layers choose an engine by name
+(`qrnn_tfq.layers.engines`); this package knows no other engine.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from typing import Any
 import tensorflow as tf
 
 from qrnn_tfq.config import QRNNConfig
-from qrnn_tfq.engine import state_ops
 from qrnn_tfq.engine.factors import QRNNWeights, neuron_factors
 from qrnn_tfq.engine.compiled import CompiledRun
-from qrnn_tfq.engine.sequence import SequenceOutputs, initial_state, state_dtype
-from qrnn_tfq.engine.step import StepOutputs, cell_step
+from qrnn_tfq.engine.sequence import SequenceOutputs, SequenceRequest
+from qrnn_tfq.engine.step import StepOutputs, StepRequest, cell_step
 
 # Amplitude-sized tensors a training step keeps alive per neuron and time step (the
 # state before and after each mix, and its gradient): a deliberately generous estimate.
@@ -93,35 +93,12 @@ class Engine(abc.ABC):
         """Raise ValueError when this engine cannot run `config`; layers call it when made."""
 
     @abc.abstractmethod
-    def run(
-        self,
-        config: QRNNConfig,
-        weights: QRNNWeights,
-        *,
-        input_words: tf.Tensor,
-        target_words: tf.Tensor,
-        scored: tf.Tensor,
-        measurement: str = "target",
-        seed: tf.Tensor | None = None,
-        mask: tf.Tensor | None = None,
-        state: tf.Tensor | None = None,
-    ) -> SequenceOutputs:
-        """A whole sequence; arguments as `qrnn_tfq.engine.run_sequence`."""
+    def run(self, config: QRNNConfig, weights: QRNNWeights, request: SequenceRequest) -> SequenceOutputs:
+        """A whole sequence, as `qrnn_tfq.engine.run_sequence`."""
 
     @abc.abstractmethod
-    def step(
-        self,
-        config: QRNNConfig,
-        weights: QRNNWeights,
-        *,
-        input_word: tf.Tensor,
-        target_word: tf.Tensor,
-        scored: tf.Tensor,
-        measurement: str,
-        seed: tf.Tensor,
-        state: tf.Tensor,
-    ) -> StepOutputs:
-        """One step; arguments as `qrnn_tfq.engine.cell_step`, with weights instead of factors."""
+    def step(self, config: QRNNConfig, weights: QRNNWeights, request: StepRequest) -> StepOutputs:
+        """One step, as `qrnn_tfq.engine.cell_step` with weights instead of factors."""
 
 
 class StateVectorEngine(Engine):
@@ -141,43 +118,8 @@ class StateVectorEngine(Engine):
         self.jit_compile = jit_compile
         self.compiled = CompiledRun(jit_compile)
 
-    def run(
-        self,
-        config: QRNNConfig,
-        weights: QRNNWeights,
-        *,
-        input_words: tf.Tensor,
-        target_words: tf.Tensor,
-        scored: tf.Tensor,
-        measurement: str = "target",
-        seed: tf.Tensor | None = None,
-        mask: tf.Tensor | None = None,
-        state: tf.Tensor | None = None,
-    ) -> SequenceOutputs:
-        dtype = weights.theta.dtype
-        if state is None:
-            state = initial_state(config, tf.shape(input_words)[0], dtype)
-        state = state_ops.as_dtype(state, state_dtype(config, dtype))  # complex with amplified neurons
-        seed = tf.zeros([2], tf.int32) if seed is None else tf.cast(seed, tf.int32)
-        mask = None if mask is None else tf.cast(mask, tf.bool)
-        return self.compiled(
-            config, weights, input_words=input_words, target_words=target_words, scored=tf.cast(scored, tf.bool),
-            measurement=measurement, seed=seed, mask=mask, state=state,
-        )
+    def run(self, config: QRNNConfig, weights: QRNNWeights, request: SequenceRequest) -> SequenceOutputs:
+        return self.compiled(config, weights, request.filled(config, weights.theta.dtype))
 
-    def step(
-        self,
-        config: QRNNConfig,
-        weights: QRNNWeights,
-        *,
-        input_word: tf.Tensor,
-        target_word: tf.Tensor,
-        scored: tf.Tensor,
-        measurement: str,
-        seed: tf.Tensor,
-        state: tf.Tensor,
-    ) -> StepOutputs:
-        return cell_step(
-            config, neuron_factors(config, weights), input_word=input_word, target_word=target_word, scored=scored,
-            measurement=measurement, seed=seed, state=state,
-        )
+    def step(self, config: QRNNConfig, weights: QRNNWeights, request: StepRequest) -> StepOutputs:
+        return cell_step(config, neuron_factors(config, weights), request)

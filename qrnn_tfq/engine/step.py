@@ -7,7 +7,8 @@ neuron acts on `psi` with its factors at branch `x`; undoing the input flips (st
 leaves `|0> (x) psi`, and the output stage runs on the full state.
 
 The `*_batch_last` functions work on the engine's internal layout, states (2^m, B); the
-public `cell_step` and `apply_neuron` take and return batch-first states (B, 2^m).
+public `cell_step` and `apply_neuron` take and return batch-first states (B, 2^m). A step
+is asked for with one `StepRequest` value, after the topology and the factors.
 """
 
 from __future__ import annotations
@@ -21,6 +22,21 @@ from qrnn_tfq.engine import state_ops
 from qrnn_tfq.engine.factors import NeuronFactors
 
 MEASUREMENTS = ("target", "sample", "argmax")
+
+
+class StepRequest(NamedTuple):
+    """What one step is asked to do: everything of a step call besides topology and factors.
+
+    A `NamedTuple`, so a `tf.nest` structure: under `tf.function` the tensors are inputs
+    and `measurement` (a Python str) is part of the trace key.
+    """
+
+    input_word: tf.Tensor  # (B,) int32 word index read at this step
+    target_word: tf.Tensor  # (B,) int32 word the output predicts (measured in training)
+    scored: tf.Tensor  # (B,) bool, where `measurement` chooses the measured word
+    measurement: str  # "target" (teacher forcing), "sample" or "argmax"
+    seed: tf.Tensor  # (2,) int32 seed of the sample at this step
+    state: tf.Tensor  # workspace state, unit norm: (B, 2^W) in `cell_step`, (2^W, B) in `step_batch_last`
 
 
 class StepOutputs(NamedTuple):
@@ -117,27 +133,22 @@ def choose_words(
     return tf.where(scored, chosen, target)
 
 
-def step_batch_last(
-    config: QRNNConfig,
-    factors: NeuronFactors,
-    *,
-    input_word: tf.Tensor,
-    target_word: tf.Tensor,
-    scored: tf.Tensor,
-    measurement: str,
-    seed: tf.Tensor,
-    state: tf.Tensor,
-) -> StepOutputs:
-    """`cell_step` on the internal layout: `state` (2^W, B) in and out."""
-    dtype = state.dtype  # complex with amplified neurons, else real
-    state, success = workspace_stages(config, factors, state, tf.one_hot(input_word, config.num_words, dtype=dtype))
+def step_batch_last(config: QRNNConfig, factors: NeuronFactors, request: StepRequest) -> StepOutputs:
+    """`cell_step` on the internal layout: `request.state` (2^W, B) in, `state` (2^W, B) out."""
+    dtype = request.state.dtype  # complex with amplified neurons, else real
+    state, success = workspace_stages(
+        config, factors, request.state, tf.one_hot(request.input_word, config.num_words, dtype=dtype)
+    )
     # Output stage (step 5) and read-out (step 6): word w's branch is gains[w] * psi.
     weights = tf.matmul(
         state_ops.abs2(state), state_ops.abs2(factors.output_gains), transpose_a=True, transpose_b=True
     )  # (B, 2^I)
     total = tf.reduce_sum(weights, axis=-1)  # (B,) the output neurons' ancilla success
     probabilities = weights * tf.square(state_ops.inverse_sqrt(total[:, None]))
-    measured = choose_words(probabilities, target=target_word, scored=scored, measurement=measurement, seed=seed)
+    measured = choose_words(
+        probabilities, target=request.target_word, scored=request.scored, measurement=request.measurement,
+        seed=request.seed,
+    )
     measured_one_hot = tf.one_hot(measured, config.num_words, dtype=probabilities.dtype)
     postselection = tf.reduce_sum(measured_one_hot * probabilities, axis=-1)  # (B,)
     # Measurement (step 7): project on the measured word's branch and renormalise.
@@ -153,28 +164,13 @@ def step_batch_last(
     return StepOutputs(probabilities, measured, postselection, next_state, ancilla_success)
 
 
-def cell_step(
-    config: QRNNConfig,
-    factors: NeuronFactors,
-    *,
-    input_word: tf.Tensor,
-    target_word: tf.Tensor,
-    scored: tf.Tensor,
-    measurement: str,
-    seed: tf.Tensor,
-    state: tf.Tensor,
-) -> StepOutputs:
-    """One step: write `input_word`, run the stages, read p, measure, reset the in/out lanes.
+def cell_step(config: QRNNConfig, factors: NeuronFactors, request: StepRequest) -> StepOutputs:
+    """One step: write the input word, run the stages, read p, measure, reset the in/out lanes.
 
     Args:
         config: the topology.
         factors: `neuron_factors` of this forward pass.
-        input_word: (B,) int32 word index read at this step.
-        target_word: (B,) int32 word the output predicts (measured in training).
-        scored: (B,) bool, steps where `measurement` chooses the measured word.
-        measurement: "target" (teacher forcing), "sample" or "argmax".
-        seed: (2,) int32 seed of the sample at this step.
-        state: (B, 2^W) workspace state, unit norm.
+        request: the step's words, measurement, seed and (B, 2^W) workspace state.
 
     Returns:
         `StepOutputs` with the next state (B, 2^W). A postselection of probability 0
@@ -182,8 +178,5 @@ def cell_step(
         with zero probabilities from then on and no gradient through it: the loss sees
         `log(tiny)` (`word_nll`), large and finite, never NaN.
     """
-    out = step_batch_last(
-        config, factors, input_word=input_word, target_word=target_word, scored=scored, measurement=measurement,
-        seed=seed, state=tf.transpose(state),
-    )
+    out = step_batch_last(config, factors, request._replace(state=tf.transpose(request.state)))
     return out._replace(state=tf.transpose(out.state))

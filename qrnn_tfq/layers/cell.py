@@ -9,7 +9,7 @@ from typing import Any, Mapping
 import tensorflow as tf
 
 from qrnn_tfq.config import QRNNConfig
-from qrnn_tfq.engine import QRNNWeights, initial_state
+from qrnn_tfq.engine import QRNNWeights, StepRequest, initial_state
 from qrnn_tfq.layers.engines import get_engine
 from qrnn_tfq.layers.words import all_valid, poison, scored_and_flags, split_inputs, words_and_flags
 
@@ -268,10 +268,11 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
                 scored, scored_ok = scored_and_flags(_step_scored(scored))
         measurement = "target" if (training and target_bits is not None) else self.measurement
         state = states[0] if isinstance(states, (list, tuple)) else states
-        out = self.engine.step(
-            self.config, self.weights_tuple, input_word=input_words, target_word=target_words, scored=scored,
-            measurement=measurement, seed=self.sampling_seed(), state=state,
+        request = StepRequest(
+            input_word=input_words, target_word=target_words, scored=scored, measurement=measurement,
+            seed=self.sampling_seed(), state=state,
         )
+        out = self.engine.step(self.config, self.weights_tuple, request)
         # A graph's bad bit or flag (XLA drops the assertion) turns the sample into NaN.
         valid = all_valid(input_ok, target_ok, scored_ok)
         return tf.cast(poison(out.probabilities, valid), self.compute_dtype), [poison(out.state, valid)]

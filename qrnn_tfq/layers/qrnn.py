@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from qrnn_tfq.config import QRNNConfig
-from qrnn_tfq.engine import SequenceOutputs, check_memory
+from qrnn_tfq.engine import SequenceOutputs, SequenceRequest, check_memory
 from qrnn_tfq.engine.sequence import state_dtype
 from qrnn_tfq.layers.cell import QRNNCell, refuse_legacy_names, topology_config, upgrade_config
 from qrnn_tfq.layers.words import poison, sequence_words
@@ -273,10 +273,11 @@ class QRNN(_keras.layers.RNN):
             size, cut = _none_unless(fits, input_words, targets, scored, mask, start)
             input_words, targets, scored, mask, start = cut
         seed = cell.sampling_seed() if seed is None else tf.cast(seed, tf.int32)
-        out = cell.engine.run(
-            cfg, cell.weights_tuple, input_words=input_words, target_words=targets, scored=scored, measurement=chosen,
-            seed=seed, mask=mask, state=start,
+        request = SequenceRequest(
+            input_words=input_words, target_words=targets, scored=scored, measurement=chosen, seed=seed, mask=mask,
+            state=start,
         )
+        out = cell.engine.run(cfg, cell.weights_tuple, request)
         if fits is not None:
             out = tf.nest.map_structure(lambda t: _pad_to(t, size), out)
         return tf.nest.map_structure(lambda t: poison(t, words.valid), out)

@@ -59,8 +59,8 @@ from qrnn_tfq.circuits.coherent import (
 )
 from qrnn_tfq.config import QRNNConfig
 from qrnn_tfq.engine.base import Engine
-from qrnn_tfq.engine.sequence import SequenceOutputs
-from qrnn_tfq.engine.step import MEASUREMENTS, choose_words
+from qrnn_tfq.engine.sequence import SequenceOutputs, SequenceRequest
+from qrnn_tfq.engine.step import MEASUREMENTS, StepRequest, choose_words
 from qrnn_tfq.tfq.observables import projector_signs, z_strings
 
 NOISE_TRAJECTORIES = 1000  # Monte-Carlo trajectories of a noisy run without shots
@@ -219,32 +219,19 @@ class TFQEngine(Engine):
             probabilities /= tf.reduce_sum(probabilities, axis=-1, keepdims=True)
         return tf.reshape(probabilities, [batch, num_read, config.num_words])
 
-    def run(
-        self,
-        config: QRNNConfig,
-        weights: Any,
-        *,
-        input_words: tf.Tensor,
-        target_words: tf.Tensor,
-        scored: tf.Tensor,
-        measurement: str = "target",
-        seed: tf.Tensor | None = None,
-        mask: tf.Tensor | None = None,
-        state: tf.Tensor | None = None,
-    ) -> SequenceOutputs:
-        """A whole sequence (arguments as `Engine.run`). `mask` and `state` must be None:
+    def run(self, config: QRNNConfig, weights: Any, request: SequenceRequest) -> SequenceOutputs:
+        """A whole sequence (as `Engine.run`). The request's `mask` and `state` must be None:
         every circuit starts from |0...0> and runs all its steps."""
         self.check_config(config)
-        if measurement not in MEASUREMENTS:
-            raise ValueError(f"`measurement` must be one of {MEASUREMENTS}, got {measurement!r}.")
-        if mask is not None:
+        if request.measurement not in MEASUREMENTS:
+            raise ValueError(f"`measurement` must be one of {MEASUREMENTS}, got {request.measurement!r}.")
+        if request.mask is not None:
             raise ValueError("The TFQ engine cannot mask steps (each circuit runs every step); got a mask. "
                              "Use the state-vector engine for masked sequences.")
-        if state is not None:
+        if request.state is not None:
             raise ValueError("The TFQ engine starts every sequence from |0...0> (SPEC section 7); got an initial state.")
         dtype = weights.theta.dtype
-        input_words, target_words = tf.cast(input_words, tf.int32), tf.cast(target_words, tf.int32)
-        scored = tf.cast(scored, tf.bool)
+        input_words, target_words, scored, measurement, seed, _, _ = request.filled(config, dtype)
         batch, steps = tf.shape(input_words)[0], tf.shape(input_words)[1]
         read = tf.reduce_any(scored, axis=0)  # (T,) steps some sample scores
         read_steps = tf.cast(tf.where(read)[:, 0], tf.int32)  # (R,)
@@ -254,7 +241,6 @@ class TFQEngine(Engine):
         )
         probabilities = tf.cast(tf.transpose(probabilities, [1, 0, 2]), dtype)  # (B, T, 2^I)
         flat = tf.reshape(probabilities, [-1, config.num_words])
-        seed = tf.zeros([2], tf.int32) if seed is None else tf.cast(seed, tf.int32)
         measured = choose_words(
             flat, target=tf.reshape(target_words, [-1]), scored=tf.reshape(scored, [-1]), measurement=measurement, seed=seed
         )
@@ -269,18 +255,7 @@ class TFQEngine(Engine):
             ancilla_success=tf.ones([batch, steps], dtype),
         )
 
-    def step(
-        self,
-        config: QRNNConfig,
-        weights: Any,
-        *,
-        input_word: tf.Tensor,
-        target_word: tf.Tensor,
-        scored: tf.Tensor,
-        measurement: str,
-        seed: tf.Tensor,
-        state: tf.Tensor,
-    ) -> Any:
+    def step(self, config: QRNNConfig, weights: Any, request: StepRequest) -> Any:
         """Refused: see the message."""
         raise ValueError(
             "The TFQ engine runs whole sequences (one circuit from |0...0> per readout), not single steps: "

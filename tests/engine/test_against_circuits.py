@@ -23,7 +23,7 @@ from qrnn_tfq.circuits import (
     simulate_postselected_tfq,
 )
 from qrnn_tfq.config import QRNNConfig
-from qrnn_tfq.engine import QRNNWeights, apply_neuron, cell_step, neuron_cos_sin, neuron_factors
+from qrnn_tfq.engine import QRNNWeights, StepRequest, apply_neuron, cell_step, neuron_cos_sin, neuron_factors
 
 TOLERANCE = {tf.float64: 1e-10, tf.float32: 1e-5}
 NEURON_CASES = [  # (workspace, io, degree, order): order 3 on few lanes keeps the qubits few
@@ -87,8 +87,11 @@ def engine_cell(cfg, weights, workspace_state, word, dtype):
     words = cfg.num_words
     factors = neuron_factors(cfg, engine_weights(weights, dtype))
     states = tf.constant(np.repeat(workspace_state[None], words, 0), dtype)
-    out = cell_step(cfg, factors, input_word=tf.fill([words], word), target_word=tf.range(words),
-                    scored=tf.zeros([words], tf.bool), measurement="target", seed=tf.zeros([2], tf.int32), state=states)
+    request = StepRequest(
+        input_word=tf.fill([words], word), target_word=tf.range(words), scored=tf.zeros([words], tf.bool),
+        measurement="target", seed=tf.zeros([2], tf.int32), state=states,
+    )
+    out = cell_step(cfg, factors, request)
     return out.probabilities.numpy()[0], out.state.numpy()
 
 

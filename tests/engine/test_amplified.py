@@ -16,7 +16,16 @@ from qrnn_tfq.circuits import product_state, product_state_preparation, referenc
 from qrnn_tfq.circuits import simulate_postselected_tfq
 from qrnn_tfq.circuits.amplify import amplified_cell_circuit, amplified_neuron_circuit, num_amplified_ancillas
 from qrnn_tfq.config import QRNNConfig
-from qrnn_tfq.engine import QRNNWeights, StateVectorEngine, apply_neuron, cell_step, neuron_factors, run_sequence
+from qrnn_tfq.engine import (
+    QRNNWeights,
+    SequenceRequest,
+    StateVectorEngine,
+    StepRequest,
+    apply_neuron,
+    cell_step,
+    neuron_factors,
+    run_sequence,
+)
 from qrnn_tfq.engine.factors import applied_cos_sin
 from qrnn_tfq.engine.sequence import initial_state
 from qrnn_tfq.testing import random_weights, random_words
@@ -66,9 +75,11 @@ def test_amplified_cell_step_equals_reference_and_circuit(workspace, io, degree,
         bits = [(word >> (io - 1 - j)) & 1 for j in range(io)]
         full, success = reference.cell_step(cfg, bits, theta, phi, work, np.kron(np.eye(cfg.num_words)[0], psi))
         p_ref = np.sum(np.abs(full.reshape(cfg.num_words, -1)) ** 2, axis=1)
-        out = cell_step(cfg, neuron_factors(cfg, weights), input_word=tf.constant([word]), target_word=tf.constant([1]),
-                        scored=tf.constant([False]), measurement="target", seed=tf.zeros([2], tf.int32),
-                        state=tf.constant(psi[None]))
+        request = StepRequest(
+            input_word=tf.constant([word]), target_word=tf.constant([1]), scored=tf.constant([False]),
+            measurement="target", seed=tf.zeros([2], tf.int32), state=tf.constant(psi[None]),
+        )
+        out = cell_step(cfg, neuron_factors(cfg, weights), request)
         np.testing.assert_allclose(out.probabilities.numpy()[0], p_ref, atol=1e-10)
         np.testing.assert_allclose(out.ancilla_success.numpy()[0], success, rtol=1e-10)
         branch = full.reshape(cfg.num_words, -1)[1]
@@ -90,9 +101,11 @@ def test_postselected_ancilla_success_is_the_product_of_neuron_successes():
     theta, phi, work = _numpy(weights)
     for word, bits in ((0, [0, 0]), (2, [1, 0])):
         _, success = reference.cell_step(cfg, bits, theta, phi, work)
-        out = cell_step(cfg, neuron_factors(cfg, weights), input_word=tf.constant([word]), target_word=tf.constant([0]),
-                        scored=tf.constant([False]), measurement="target", seed=tf.zeros([2], tf.int32),
-                        state=initial_state(cfg, 1, tf.float64))
+        request = StepRequest(
+            input_word=tf.constant([word]), target_word=tf.constant([0]), scored=tf.constant([False]),
+            measurement="target", seed=tf.zeros([2], tf.int32), state=initial_state(cfg, 1, tf.float64),
+        )
+        out = cell_step(cfg, neuron_factors(cfg, weights), request)
         np.testing.assert_allclose(out.ancilla_success.numpy()[0], success, rtol=1e-10)
 
 
@@ -103,7 +116,7 @@ def test_amplification_raises_the_ancilla_success():
     successes = []
     for rounds in (0, 1, 3):
         cfg = QRNNConfig(3, 1, stages=1, degree=2, order=2, amplification=rounds)
-        out = run_sequence(cfg, weights, input_words=inputs, target_words=targets, scored=scored)
+        out = run_sequence(cfg, weights, SequenceRequest(inputs, targets, scored))
         successes.append(out.ancilla_success.numpy())
     assert np.all(successes[1] > successes[0]) and np.all(successes[2] > successes[0])
     assert np.all(successes[2] > 1 - 2 * 16 * cfg.schedule.delta**2)  # 16 neurons, each >= 1 - delta^2
@@ -116,7 +129,7 @@ def test_amplified_gradients_match_finite_differences():
     engine = StateVectorEngine()
 
     def loss(w):
-        out = engine.run(cfg, QRNNWeights(*w), input_words=inputs, target_words=targets, scored=scored, measurement="target")
+        out = engine.run(cfg, QRNNWeights(*w), SequenceRequest(inputs, targets, scored, measurement="target"))
         chosen = tf.gather(out.probabilities, targets, batch_dims=2)
         return -tf.reduce_sum(tf.math.log(chosen))
 

@@ -8,7 +8,7 @@ import qrnn_tfq  # noqa: F401
 import tensorflow as tf
 from qrnn_tfq.circuits import neuron_circuit, resolver
 from qrnn_tfq.config import QRNNConfig
-from qrnn_tfq.engine import StateVectorEngine
+from qrnn_tfq.engine import SequenceRequest, StateVectorEngine
 from qrnn_tfq.testing import random_weights, random_words
 
 
@@ -46,14 +46,13 @@ def test_coherent_engine_equals_unitary_circuit(workspace, io, stages, degree):
     weights = random_weights(cfg, seed=workspace + io)
     inputs, targets, scored = random_words(cfg, 2, 4, seed=1)
     engine = StateVectorEngine()
-    out = engine.run(cfg, weights, input_words=inputs, target_words=targets, scored=scored, measurement="target")
+    out = engine.run(cfg, weights, SequenceRequest(inputs, targets, scored, measurement="target"))
     for b in range(2):
         np.testing.assert_allclose(out.probabilities.numpy()[b], circuit_probabilities(cfg, weights, inputs.numpy()[b]), atol=1e-10)
     np.testing.assert_allclose(out.ancilla_success.numpy(), 1.0, atol=1e-12)
     # Nothing is measured: the state does not depend on the targets or the measurement.
-    other = engine.run(
-        cfg, weights, input_words=inputs, target_words=(targets + 1) % cfg.num_words, scored=scored, measurement="argmax"
-    )
+    other_targets = (targets + 1) % cfg.num_words
+    other = engine.run(cfg, weights, SequenceRequest(inputs, other_targets, scored, measurement="argmax"))
     np.testing.assert_allclose(other.probabilities.numpy(), out.probabilities.numpy(), atol=1e-12)
 
 
@@ -64,7 +63,7 @@ def test_coherent_gradients_match_finite_differences():
     engine = StateVectorEngine()
 
     def loss(w):
-        p = engine.run(cfg, w, input_words=inputs, target_words=targets, scored=scored, measurement="target").probabilities
+        p = engine.run(cfg, w, SequenceRequest(inputs, targets, scored, measurement="target")).probabilities
         return -tf.reduce_sum(tf.where(scored, tf.math.log(tf.gather(p, targets, batch_dims=2)), 0.0))
 
     variables = [tf.Variable(w) for w in weights]

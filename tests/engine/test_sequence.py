@@ -6,7 +6,7 @@ import pytest
 import qrnn_tfq  # noqa: F401
 import tensorflow as tf
 from qrnn_tfq.config import QRNNConfig
-from qrnn_tfq.engine import StateVectorEngine, run_sequence
+from qrnn_tfq.engine import SequenceRequest, StateVectorEngine, initial_state, run_sequence
 from qrnn_tfq.losses import paper_shifted_loss, word_nll
 from qrnn_tfq.testing import random_weights, random_words
 
@@ -14,14 +14,28 @@ from qrnn_tfq.testing import random_weights, random_words
 ENGINE = StateVectorEngine()  # one engine: tests of one configuration and shape share its compilations
 
 
+def test_a_request_fills_its_defaults_in_one_place():
+    cfg = QRNNConfig(2, 1, stages=1, degree=1)
+    inputs, targets, scored = random_words(cfg, 3, 4, seed=0)
+    filled = SequenceRequest(inputs, targets, tf.cast(scored, tf.int32)).filled(cfg, tf.float32)
+    assert (filled.measurement, filled.mask, filled.scored.dtype) == ("target", None, tf.bool)  # no mask: no selects
+    np.testing.assert_array_equal(filled.seed.numpy(), np.zeros(2, np.int32))
+    np.testing.assert_array_equal(filled.state.numpy(), initial_state(cfg, 3, tf.float32).numpy())  # |0...0>
+    amplified = QRNNConfig(2, 1, stages=1, degree=1, order=2, amplification=1)
+    given = SequenceRequest(inputs, targets, scored, seed=tf.constant([1, 2], tf.int64), mask=tf.ones([3, 4]),
+                            state=initial_state(cfg, 3, tf.float64))
+    filled = given.filled(amplified, tf.float64)
+    assert (filled.seed.dtype, filled.mask.dtype, filled.state.dtype) == (tf.int32, tf.bool, tf.complex128)
+    np.testing.assert_array_equal(filled.seed.numpy(), [1, 2])
+
+
 def test_norm_stays_one_over_300_steps():
     # Long enough for float32 drift or underflow between renormalisations to show.
     cfg = QRNNConfig(4, 2, stages=1, degree=2, order=2)
     weights = random_weights(cfg, seed=0, dtype=tf.float32, spread=0.5)
     inputs, targets, scored = random_words(cfg, 4, 300, seed=1)
-    out = ENGINE.run(
-        cfg, weights, input_words=inputs, target_words=targets, scored=scored, measurement="sample", seed=tf.constant([1, 2])
-    )
+    request = SequenceRequest(inputs, targets, scored, measurement="sample", seed=tf.constant([1, 2]))
+    out = ENGINE.run(cfg, weights, request)
     np.testing.assert_allclose(tf.norm(out.final_state, axis=-1).numpy(), 1.0, atol=1e-5)
     np.testing.assert_allclose(tf.reduce_sum(out.probabilities, -1).numpy(), 1.0, atol=1e-5)
     assert np.all(out.postselection.numpy() > 0)
@@ -32,9 +46,8 @@ def test_measured_words_follow_the_protocol(measurement):
     cfg = QRNNConfig(3, 2, stages=1, degree=2)
     weights = random_weights(cfg, seed=2)
     inputs, targets, scored = random_words(cfg, 16, 12, seed=3)
-    out = run_sequence(
-        cfg, weights, input_words=inputs, target_words=targets, scored=scored, measurement=measurement, seed=tf.constant([5, 6])
-    )
+    request = SequenceRequest(inputs, targets, scored, measurement=measurement, seed=tf.constant([5, 6]))
+    out = run_sequence(cfg, weights, request)
     measured, probs = out.measured.numpy(), out.probabilities.numpy()
     unscored = ~scored.numpy()
     assert np.array_equal(measured[unscored], targets.numpy()[unscored])
@@ -51,12 +64,9 @@ def test_sampling_is_seeded():
     weights = random_weights(cfg, seed=4)
     inputs, targets, _ = random_words(cfg, 64, 10, seed=5)
     scored = tf.ones_like(inputs, tf.bool)
-    runs = [
-        run_sequence(
-            cfg, weights, input_words=inputs, target_words=targets, scored=scored, measurement="sample", seed=tf.constant(s)
-        ).measured.numpy()
-        for s in ([1, 2], [1, 2], [3, 4])
-    ]
+    seeds = ([1, 2], [1, 2], [3, 4])
+    requests = [SequenceRequest(inputs, targets, scored, measurement="sample", seed=tf.constant(s)) for s in seeds]
+    runs = [run_sequence(cfg, weights, request).measured.numpy() for request in requests]
     assert np.array_equal(runs[0], runs[1])
     assert not np.array_equal(runs[0], runs[2])
 
@@ -72,7 +82,7 @@ def test_zero_probability_postselection_gives_no_nan():
     scored = tf.ones_like(inputs, tf.bool)
     for loss_fn in (word_nll, paper_shifted_loss):  # the paper's loss has a gradient at p = 0
         with tf.GradientTape() as tape:
-            out = ENGINE.run(cfg, weights, input_words=inputs, target_words=targets, scored=scored)
+            out = ENGINE.run(cfg, weights, SequenceRequest(inputs, targets, scored))
             loss = loss_fn(out.probabilities, targets, scored)
         grads = tape.gradient(loss, list(weights))
         assert out.postselection.numpy()[0, 0] == 0.0
@@ -89,9 +99,7 @@ def test_underflowing_postselection_in_float32_gives_no_nan():
     weights = [tf.Variable(w) for w in random_weights(cfg, seed=3, dtype=tf.float32, spread=0.01)]
     inputs, targets, scored = random_words(cfg, 8, 36, seed=4)
     with tf.GradientTape() as tape:
-        out = ENGINE.run(
-            cfg, type(random_weights(cfg, 0))(*weights), input_words=inputs, target_words=targets, scored=scored
-        )
+        out = ENGINE.run(cfg, type(random_weights(cfg, 0))(*weights), SequenceRequest(inputs, targets, scored))
         loss = paper_shifted_loss(out.probabilities, targets, scored)
     grads = tape.gradient(loss, weights)
     assert np.isfinite(loss.numpy())
@@ -103,12 +111,12 @@ def test_mask_freezes_state_and_repeats_output():
     weights = random_weights(cfg, seed=6)
     inputs, targets, scored = random_words(cfg, 4, 6, seed=7)
     mask = tf.constant([[True] * 6, [True, True, False, False, True, True], [True] * 6, [True, False, True, True, True, True]])
-    masked = run_sequence(cfg, weights, input_words=inputs, target_words=targets, scored=scored, mask=mask)
+    masked = run_sequence(cfg, weights, SequenceRequest(inputs, targets, scored, mask=mask))
     # Dropping the masked steps gives the same final state.
     for row in range(4):
         keep = mask.numpy()[row]
         kept = [tf.boolean_mask(t[row : row + 1], keep, axis=1) for t in (inputs, targets, scored)]
-        sub = run_sequence(cfg, weights, input_words=kept[0], target_words=kept[1], scored=kept[2])
+        sub = run_sequence(cfg, weights, SequenceRequest(*kept))
         np.testing.assert_allclose(masked.final_state.numpy()[row], sub.final_state.numpy()[0], atol=1e-12)
     np.testing.assert_allclose(masked.probabilities.numpy()[1, 2], masked.probabilities.numpy()[1, 1])
 
@@ -119,8 +127,8 @@ def test_float32_agrees_with_float64():
     weights32 = type(weights)(*(tf.cast(w, tf.float32) for w in weights))
     inputs, targets, scored = random_words(cfg, 8, 30, seed=9)
     engine = ENGINE
-    out64 = engine.run(cfg, weights, input_words=inputs, target_words=targets, scored=scored)
-    out32 = engine.run(cfg, weights32, input_words=inputs, target_words=targets, scored=scored)
+    out64 = engine.run(cfg, weights, SequenceRequest(inputs, targets, scored))
+    out32 = engine.run(cfg, weights32, SequenceRequest(inputs, targets, scored))
     assert out64.probabilities.dtype == tf.float64 and out32.probabilities.dtype == tf.float32
     # 30 steps of about 20 neurons each: float32 rounding adds up to a few 1e-5.
     np.testing.assert_allclose(out32.probabilities.numpy(), out64.probabilities.numpy(), atol=1e-4)
@@ -134,7 +142,7 @@ def test_gradient_matches_finite_differences(jit_compile):
     engine = StateVectorEngine(jit_compile=jit_compile)
 
     def loss_of(w):
-        out = engine.run(cfg, w, input_words=inputs, target_words=targets, scored=scored)
+        out = engine.run(cfg, w, SequenceRequest(inputs, targets, scored))
         return word_nll(out.probabilities, targets, scored) + 0.3 * tf.reduce_mean(out.final_state)
 
     variables = [tf.Variable(w) for w in weights]
@@ -154,23 +162,27 @@ def test_gradient_matches_finite_differences(jit_compile):
 
 
 def test_a_second_call_with_the_same_shapes_does_not_retrace():
-    # `config` (a frozen dataclass) and `measurement` (a string) are static arguments of the
-    # compiled functions; keyword calls must keep them cached, forward and backward.
+    # `config` (a frozen dataclass) and the request's `measurement` (a string) are static in
+    # the compiled functions; a request value must keep them cached, forward and backward.
     engine = StateVectorEngine()
     cfg = QRNNConfig(2, 1, stages=1, degree=1)
     variables = [tf.Variable(w) for w in random_weights(cfg, seed=13, dtype=tf.float32)]
     for seed in range(3):
         inputs, targets, scored = random_words(cfg, 2, 3, seed=seed)
         with tf.GradientTape() as tape:
-            out = engine.run(cfg, type(random_weights(cfg, 0))(*variables), input_words=inputs, target_words=targets,
-                             scored=scored, measurement="argmax", seed=tf.constant([seed, 1]))
+            request = SequenceRequest(inputs, targets, scored, measurement="argmax", seed=tf.constant([seed, 1]))
+            out = engine.run(cfg, type(random_weights(cfg, 0))(*variables), request)
             loss = tf.reduce_sum(out.probabilities)
         tape.gradient(loss, variables)
     assert engine.compiled.forward.experimental_get_tracing_count() == 1
     assert engine.compiled.backward.experimental_get_tracing_count() == 1
-    engine.run(QRNNConfig(2, 1, stages=1, degree=1), random_weights(cfg, seed=0, dtype=tf.float32), input_words=inputs,
-               target_words=targets, scored=scored, measurement="argmax")  # an equal config, made anew
+    engine.run(QRNNConfig(2, 1, stages=1, degree=1), random_weights(cfg, seed=0, dtype=tf.float32),
+               SequenceRequest(inputs, targets, scored, measurement="argmax"))  # an equal config, made anew
     assert engine.compiled.forward.experimental_get_tracing_count() == 1
-    engine.run(cfg, random_weights(cfg, seed=0, dtype=tf.float32), input_words=inputs, target_words=targets,
-               scored=scored, measurement="sample")  # another measurement: another compilation
+    with tf.GradientTape() as tape:  # another measurement: another forward compilation
+        request = SequenceRequest(inputs, targets, scored, measurement="sample")
+        out = engine.run(cfg, type(random_weights(cfg, 0))(*variables), request)
+    tape.gradient(tf.reduce_sum(out.probabilities), variables)
     assert engine.compiled.forward.experimental_get_tracing_count() == 2
+    # The backward pass replays the measured words as targets: one compilation for every measurement.
+    assert engine.compiled.backward.experimental_get_tracing_count() == 1

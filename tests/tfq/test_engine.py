@@ -9,7 +9,7 @@ import pytest
 import qrnn_tfq  # noqa: F401  (tf-keras before TensorFlow)
 import tensorflow as tf
 from qrnn_tfq.config import QRNNConfig
-from qrnn_tfq.engine import QRNNWeights
+from qrnn_tfq.engine import QRNNWeights, SequenceRequest, StepRequest
 from qrnn_tfq.layers.engines import get_engine
 from qrnn_tfq.testing import random_weights, random_words
 from qrnn_tfq.tfq import NOISE_TRAJECTORIES, TFQEngine, projector_signs
@@ -35,7 +35,7 @@ def _nll(probabilities, targets, scored):
 
 
 def _run(engine, config, weights, inputs, targets, scored, **options):
-    return engine.run(config, weights, input_words=inputs, target_words=targets, scored=scored, **options)
+    return engine.run(config, weights, SequenceRequest(inputs, targets, scored, **options))
 
 
 @pytest.mark.parametrize("workspace, io, stages, degree", CASES)
@@ -167,18 +167,21 @@ def test_errors_name_the_bad_value():
     inputs, targets, scored = random_words(postselected, 1, 2, seed=0)
     engine = get_engine("tfq")
     with pytest.raises(ValueError, match="only the coherent recurrence.*got recurrence='postselected', order=2"):
-        engine.run(postselected, weights, input_words=inputs, target_words=targets, scored=scored)
+        engine.run(postselected, weights, SequenceRequest(inputs, targets, scored))
     config = _config()
     weights = random_weights(config, seed=0)
     with pytest.raises(ValueError, match="cannot mask steps"):
-        engine.run(config, weights, input_words=inputs, target_words=targets, scored=scored, mask=tf.ones_like(scored))
+        engine.run(config, weights, SequenceRequest(inputs, targets, scored, mask=tf.ones_like(scored)))
     with pytest.raises(ValueError, match=r"starts every sequence from \|0...0>"):
-        engine.run(config, weights, input_words=inputs, target_words=targets, scored=scored, state=tf.ones([1, 4]))
+        engine.run(config, weights, SequenceRequest(inputs, targets, scored, state=tf.ones([1, 4])))
     with pytest.raises(ValueError, match="`measurement` must be one of .*got 'mode'"):
-        engine.run(config, weights, input_words=inputs, target_words=targets, scored=scored, measurement="mode")
+        engine.run(config, weights, SequenceRequest(inputs, targets, scored, measurement="mode"))
     with pytest.raises(ValueError, match="runs whole sequences.*QRNN\\(..., engine='tfq'\\)"):
-        engine.step(config, weights, input_word=inputs[:, 0], target_word=targets[:, 0], scored=scored[:, 0],
-                    measurement="target", seed=tf.zeros([2], tf.int32), state=tf.ones([1, 4]))
+        step = StepRequest(
+            input_word=inputs[:, 0], target_word=targets[:, 0], scored=scored[:, 0], measurement="target",
+            seed=tf.zeros([2], tf.int32), state=tf.ones([1, 4]),
+        )
+        engine.step(config, weights, step)
     with pytest.raises(ValueError, match="adjoint differentiator needs exact expectations"):
         TFQEngine(shots=10, differentiator="adjoint")
     with pytest.raises(ValueError, match="`differentiator` must be None or one of .*got 'backprop'"):
