@@ -37,14 +37,14 @@ from qrnn_tfq.training.classify import codes_of_words as codes_of_words
 from qrnn_tfq.training.classify import label_code_distribution as label_code_distribution
 from qrnn_tfq.training.classify import label_steps as label_steps
 from qrnn_tfq.training.classify import sampled_label_codes as sampled_label_codes
-from qrnn_tfq.training.run_files import BEST_CHECKPOINT as BEST_CHECKPOINT
-from qrnn_tfq.training.run_files import LATEST_CHECKPOINT as LATEST_CHECKPOINT
+from qrnn_tfq.training.checkpoint import BEST_CHECKPOINT as BEST_CHECKPOINT
+from qrnn_tfq.training.checkpoint import LATEST_CHECKPOINT as LATEST_CHECKPOINT
 from qrnn_tfq.training.lbfgs import Lbfgs as Lbfgs
 from qrnn_tfq.training.task_model import SequenceTaskModel as SequenceTaskModel
 from qrnn_tfq.training import callbacks as callbacks
 from qrnn_tfq.training import distribute as distribute
 from qrnn_tfq.training.callbacks import RunRecord as RunRecord
-from qrnn_tfq.training.callbacks import run_callbacks as run_callbacks
+from qrnn_tfq.training.run_files import run_callbacks as run_callbacks
 from qrnn_tfq.training.fit_data import fit_arguments as fit_arguments
 from qrnn_tfq.training.minibatch_lbfgs import MinibatchLbfgs as MinibatchLbfgs
 from qrnn_tfq.training.models import MeasuringSequenceModel as MeasuringSequenceModel

@@ -14,9 +14,10 @@ per step, and a resumed run starts at the epoch of its step.
 - `Rollback`: a validation loss `factor` times the best puts back the best validation's
   weights and optimizer state and lowers the learning rate.
 - `OnStep`: calls a function with every finished `StepRecord` (progress bars).
-- `RunCheckpoint`, `ResumeRun` (`qrnn_tfq.training.run_files`): checkpoints, resume.
 
-`run_callbacks` puts them in the order they must see each step:
+The checkpoints and the resume are `RunCheckpoint` and `ResumeRun`, in
+`qrnn_tfq.training.run_files`, whose `run_callbacks` puts them all in the order they must
+see each step:
 
     record = RunRecord(config)
     model.fit(**fit_arguments(config, model, sample_batch, validation_batch),
@@ -38,9 +39,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from qrnn_tfq.training.checkpoint import Checkpoint, assign_arrays, check_arrays, load_checkpoint
+from qrnn_tfq.training.checkpoint import BEST_CHECKPOINT, Checkpoint, assign_arrays, check_arrays, load_checkpoint
 from qrnn_tfq.training.records import StepRecord, TrainerConfig, TrainingResult, history_from_columns
-from qrnn_tfq.training.run_files import BEST_CHECKPOINT, LATEST_CHECKPOINT, ResumeRun, RunCheckpoint
 
 logger = logging.getLogger(__name__)
 
@@ -268,35 +268,4 @@ class OnStep(tf.keras.callbacks.Callback):
             self.function(self.record.history[-1])
 
 
-def run_callbacks(record: RunRecord, *, folder: str | os.PathLike | None = None, run_config: Any = None,
-                  resume: str | os.PathLike | None = None, on_step: Callable[[StepRecord], None] | None = None,
-                  chief: bool | None = None) -> list[tf.keras.callbacks.Callback]:
-    """The callbacks of a run of `record.config`, in the order they must see each step.
-
-    Args:
-        record: the run's `RunRecord` (its `result()` after `fit`).
-        folder: with it, `latest.npz`/`best.npz` are written there (`RunCheckpoint`).
-        run_config: JSON values stored in the checkpoints beside the settings.
-        resume: a checkpoint to continue from (`ResumeRun`, first in the list).
-        on_step: called with every `StepRecord` (e.g. a progress bar).
-        chief: whether this process writes (default: the model's strategy says).
-
-    Raises:
-        FileNotFoundError, ValueError: see `ResumeRun`.
-    """
-    config = record.config
-    callbacks: list[tf.keras.callbacks.Callback] = [] if resume is None else [ResumeRun(resume, record)]
-    callbacks.append(record)
-    if config.rollback_factor is not None:
-        callbacks.append(Rollback(config.rollback_factor, config.rollback_lr_factor, record, folder))
-    if folder is not None:
-        callbacks.append(RunCheckpoint(folder, record, run_config, chief))
-    if config.patience is not None:
-        callbacks.append(EarlyStopping(config.patience, record))
-    if on_step is not None:
-        callbacks.append(OnStep(on_step, record))
-    return callbacks
-
-
-__all__: Sequence[str] = ("BEST_CHECKPOINT", "EarlyStopping", "LATEST_CHECKPOINT", "OnStep", "ResumeRun", "Rollback",
-                          "RunCheckpoint", "RunRecord", "run_callbacks")
+__all__: Sequence[str] = ("EarlyStopping", "OnStep", "Rollback", "RunRecord")

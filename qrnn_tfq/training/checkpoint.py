@@ -33,6 +33,11 @@ _READ_ERRORS = (
 )
 
 
+# The files of a run folder: the last step's state, and the best validation's.
+BEST_CHECKPOINT = "best.npz"
+LATEST_CHECKPOINT = "latest.npz"
+
+
 @dataclasses.dataclass(frozen=True)
 class Checkpoint:
     """The contents of a checkpoint file.

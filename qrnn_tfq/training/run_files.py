@@ -17,27 +17,33 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import tensorflow as tf
 
 from qrnn_tfq.training import distribute
-from qrnn_tfq.training.checkpoint import Checkpoint, assign_arrays, check_arrays, load_checkpoint, save_checkpoint
-from qrnn_tfq.training.records import TrainerConfig, history_columns, history_from_columns
+from qrnn_tfq.training.callbacks import EarlyStopping, OnStep, Rollback, RunRecord
+from qrnn_tfq.training.checkpoint import (
+    BEST_CHECKPOINT,
+    LATEST_CHECKPOINT,
+    Checkpoint,
+    assign_arrays,
+    check_arrays,
+    load_checkpoint,
+    save_checkpoint,
+)
+from qrnn_tfq.training.records import StepRecord, TrainerConfig, history_columns, history_from_columns
 
 if TYPE_CHECKING:
-    from qrnn_tfq.training.callbacks import RunRecord
     from qrnn_tfq.training.task_model import SequenceTaskModel
 
 logger = logging.getLogger(__name__)
 
-BEST_CHECKPOINT = "best.npz"
-LATEST_CHECKPOINT = "latest.npz"
 # Settings a resumed run must share with its checkpoint to continue exactly.
 RESUME_FIELDS = ("loss", "validate_every", "validation", "seed", "rollback_factor", "rollback_lr_factor")
 
 
-def save_run(path: str | os.PathLike, model: "SequenceTaskModel", record: "RunRecord",
+def save_run(path: str | os.PathLike, model: "SequenceTaskModel", record: RunRecord,
              run_config: Mapping[str, Any] | None = None) -> None:
     """Write the model's weights and optimizer state with `record` and the settings to `path` (atomically)."""
     scale = model.learning_rate_scale
@@ -73,7 +79,7 @@ class RunCheckpoint(tf.keras.callbacks.Callback):
         chief: whether this process writes; None: whether the model's strategy checkpoints.
     """
 
-    def __init__(self, folder: str | os.PathLike, record: "RunRecord", run_config: Mapping[str, Any] | None = None,
+    def __init__(self, folder: str | os.PathLike, record: RunRecord, run_config: Mapping[str, Any] | None = None,
                  chief: bool | None = None) -> None:
         super().__init__()
         self.folder, self.record, self.run_config = os.fspath(folder), record, dict(run_config or {})
@@ -113,7 +119,7 @@ class ResumeRun(tf.keras.callbacks.Callback):
             or (in `fit`) weights or optimizer variables of other shapes.
     """
 
-    def __init__(self, path: str | os.PathLike, record: "RunRecord") -> None:
+    def __init__(self, path: str | os.PathLike, record: RunRecord) -> None:
         super().__init__()
         self.checkpoint = load_checkpoint(path)
         check_settings(self.checkpoint, record.config)
@@ -143,5 +149,36 @@ class ResumeRun(tf.keras.callbacks.Callback):
         logger.info("restored %s at step %d", checkpoint.path, checkpoint.step)
 
 
-__all__ = ["BEST_CHECKPOINT", "LATEST_CHECKPOINT", "RESUME_FIELDS", "ResumeRun", "RunCheckpoint", "check_settings",
+def run_callbacks(record: RunRecord, *, folder: str | os.PathLike | None = None, run_config: Any = None,
+                  resume: str | os.PathLike | None = None, on_step: Callable[[StepRecord], None] | None = None,
+                  chief: bool | None = None) -> list[tf.keras.callbacks.Callback]:
+    """The callbacks of a run of `record.config`, in the order they must see each step.
+
+    Args:
+        record: the run's `RunRecord` (its `result()` after `fit`).
+        folder: with it, `latest.npz`/`best.npz` are written there (`RunCheckpoint`).
+        run_config: JSON values stored in the checkpoints beside the settings.
+        resume: a checkpoint to continue from (`ResumeRun`, first in the list).
+        on_step: called with every `StepRecord` (e.g. a progress bar).
+        chief: whether this process writes (default: the model's strategy says).
+
+    Raises:
+        FileNotFoundError, ValueError: see `ResumeRun`.
+    """
+    config = record.config
+    callbacks: list[tf.keras.callbacks.Callback] = [] if resume is None else [ResumeRun(resume, record)]
+    callbacks.append(record)
+    if config.rollback_factor is not None:
+        callbacks.append(Rollback(config.rollback_factor, config.rollback_lr_factor, record, folder))
+    if folder is not None:
+        callbacks.append(RunCheckpoint(folder, record, run_config, chief))
+    if config.patience is not None:
+        callbacks.append(EarlyStopping(config.patience, record))
+    if on_step is not None:
+        callbacks.append(OnStep(on_step, record))
+    return callbacks
+
+
+
+__all__ = ["RESUME_FIELDS", "ResumeRun", "RunCheckpoint", "check_settings", "run_callbacks",
            "save_run"]

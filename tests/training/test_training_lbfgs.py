@@ -54,8 +54,9 @@ def test_steps_are_tfp_lbfgs_iterations_one_at_a_time_and_resume_continues_exact
         return loss, scale * tf.concat([tf.reshape(g, [-1]) for g in tape.gradient(loss, weights)], 0)
 
     trained = flat(weights)
-    reference = tfp.optimizer.lbfgs_minimize(value_and_gradients, tf.constant(start / scale), max_iterations=6,
-                                             num_correction_pairs=5)
+    minimize = tf.function(lambda position: tfp.optimizer.lbfgs_minimize(  # a graph: eager tfp is slow
+        value_and_gradients, position, max_iterations=6, num_correction_pairs=5))
+    reference = minimize(tf.constant(start / scale))
     np.testing.assert_allclose(trained, scale * reference.position.numpy(), rtol=1e-5, atol=1e-6)
     losses = [row.train_loss for row in result.history]
     assert losses[-1] < losses[0]  # it minimises
