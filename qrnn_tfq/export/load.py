@@ -84,6 +84,17 @@ def upgrade_run_settings(run: Mapping[str, Any]) -> dict[str, Any]:
     return upgraded
 
 
+def _qrnn_settings(run: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's stored settings in today's names, checked to be a QRNN's with its topology."""
+    run = upgrade_run_settings(run)
+    if run.get("model", "qrnn") != "qrnn":
+        raise ValueError(f"the run is of a classical {run['model']!r} baseline, not a QRNN.")
+    missing = [key for key in ("workspace_lanes", "stages", "degree", "order") if key not in run]
+    if missing:
+        raise ValueError(f"its run settings lack the QRNN topology {missing}.")
+    return run
+
+
 def run_qrnn_config(run: Mapping[str, Any], io_lanes: int) -> QRNNConfig:
     """The `QRNNConfig` of a run's stored settings (older names read as today's) and its
     in/out width: the one place a run's topology is rebuilt (export here, the training
@@ -93,12 +104,7 @@ def run_qrnn_config(run: Mapping[str, Any], io_lanes: int) -> QRNNConfig:
         ValueError: settings of a classical baseline, or without the QRNN topology; a
             topology `QRNNConfig` refuses.
     """
-    run = upgrade_run_settings(run)
-    if run.get("model", "qrnn") != "qrnn":
-        raise ValueError(f"the run is of a classical {run['model']!r} baseline, not a QRNN.")
-    missing = [key for key in ("workspace_lanes", "stages", "degree", "order") if key not in run]
-    if missing:
-        raise ValueError(f"its run settings lack the QRNN topology {missing}.")
+    run = _qrnn_settings(run)
     options = {}
     if run.get("amplification"):
         options["amplification"] = int(run["amplification"])
@@ -113,12 +119,10 @@ def run_qrnn_config(run: Mapping[str, Any], io_lanes: int) -> QRNNConfig:
 
 
 def _config(run: dict[str, Any], weights: tuple[np.ndarray, ...], checkpoint: str) -> QRNNConfig:
-    run = upgrade_run_settings(run)
-    if run.get("model", "qrnn") != "qrnn":
-        raise ValueError(f"Checkpoint {checkpoint!r} is of a classical {run['model']!r} baseline, not a QRNN.")
-    missing = [key for key in ("workspace_lanes", "stages", "degree", "order") if key not in run]
-    if missing:
-        raise ValueError(f"Checkpoint {checkpoint!r} does not store the QRNN topology: its run settings lack {missing}.")
+    try:
+        run = _qrnn_settings(run)
+    except ValueError as error:
+        raise ValueError(f"Checkpoint {checkpoint!r}: {error}") from None
     if len(weights) != 3:
         raise ValueError(
             f"Checkpoint {checkpoint!r} holds {len(weights)} weight arrays; a QRNN has 3 (theta, phi, work_angles)."
