@@ -121,7 +121,8 @@ class RunRecord(tf.keras.callbacks.Callback):
         elif self.config.patience is not None and self.validations_since_best() >= self.config.patience:
             self.stopped = "patience"
         step = int(self.model.steps_taken.numpy())
-        self.model.continue_fit_at(max(step, self.config.max_steps) if self.stopped else step)
+        over = self.stopped or step >= self.config.max_steps  # also a run of no steps (`fit` has >= 1 epoch)
+        self.model.continue_fit_at(max(step, self.params.get("epochs", self.config.max_steps)) if over else step)
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self.wall_time_s = time.perf_counter() - self._began

@@ -116,7 +116,8 @@ def fit_arguments(config: TrainerConfig, model: "SequenceTaskModel", sample_batc
     """`model.fit`'s arguments (but the callbacks) for a run of `config`: one step per epoch up
     to `max_steps`, validation every `validate_every` steps and after the last, no Keras bar."""
     return {
-        "x": training_data(sample_batch, model, config.max_steps), "epochs": config.max_steps, "steps_per_epoch": 1,
+        "x": training_data(sample_batch, model, config.max_steps),
+        "epochs": max(config.max_steps, 1), "steps_per_epoch": 1,  # Keras refuses 0 epochs: `RunRecord` runs none then
         "validation_data": validation_data(validation_batch, model), "validation_steps": 1,
         "validation_freq": validation_steps(0, config.max_steps, config.validate_every), "verbose": 0,
     }

@@ -157,16 +157,9 @@ class Training:
                                       resume=self.resume_from, chief=self.chief), *more, *self.callbacks]
 
     def fit(self, *more_callbacks: Any) -> TrainingResult:
-        """`model.fit` with the run's callbacks; the record's result. A run of no steps
-        (`--max-steps 0`, e.g. to score `--init-from`'s weights) only begins and ends its
-        callbacks (a resume restores, nothing trains): Keras refuses `epochs=0`."""
-        callbacks = self.callback_list(*more_callbacks)
-        if self.fit_arguments["epochs"] == 0:
-            hooks = tf.keras.callbacks.CallbackList(callbacks, model=self.model)
-            hooks.on_train_begin()
-            hooks.on_train_end()
-        else:
-            self.model.fit(**self.fit_arguments, callbacks=callbacks)
+        """`model.fit` with the run's callbacks; the record's result (a run of no steps,
+        `--max-steps 0`, trains nothing: its `RunRecord` starts `fit` past the end)."""
+        self.model.fit(**self.fit_arguments, callbacks=self.callback_list(*more_callbacks))
         return self.record.result()
 
 
