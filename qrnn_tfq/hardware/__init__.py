@@ -1,0 +1,1 @@
+"""Hardware-native QRNN: devices, noise, cells and the noisy engine (docs/HARDWARE.md)."""
