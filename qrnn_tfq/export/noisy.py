@@ -61,7 +61,7 @@ class Project:
     axes: tuple[int, ...]
 
 
-def _expand(tensor: np.ndarray, axes: tuple[int, ...], union: tuple[int, ...]) -> np.ndarray:
+def expand_superoperator(tensor: np.ndarray, axes: tuple[int, ...], union: tuple[int, ...]) -> np.ndarray:
     """The superoperator `tensor` on `axes`, extended by the identity to `union` (as a matrix)."""
     k, m = len(axes), len(union)
     letters = iter(string.ascii_letters)
@@ -123,8 +123,8 @@ def fuse(circuit: cirq.AbstractCircuit, qubits: Sequence[cirq.Qid]) -> list[Chan
             # The host's other qubits must not have been touched after it (by a projection, say).
             free = all(last[a] == host for a in items[host].axes if a not in axes)
             if len(union) <= 2 and free:
-                own = _expand(superoperator(op).reshape((2,) * (4 * len(axes))), axes, union)
-                grown = _expand(matrices[host].reshape((2,) * (4 * len(items[host].axes))), items[host].axes, union)
+                own = expand_superoperator(superoperator(op).reshape((2,) * (4 * len(axes))), axes, union)
+                grown = expand_superoperator(matrices[host].reshape((2,) * (4 * len(items[host].axes))), items[host].axes, union)
                 matrices[host] = own @ grown
                 items[host] = Channel(union, matrices[host].reshape((2,) * (4 * len(union))))
                 last.update({a: host for a in axes})  # not the host's other qubits: a later item may own them
