@@ -24,6 +24,7 @@ _require_legacy_keras()
 
 if _TYPE_CHECKING:  # the lazy names, for type checkers and readers
     from qrnn_tfq.layers import QRNN as QRNN
+    from qrnn_tfq.layers import HardwareQRNN as HardwareQRNN
     from qrnn_tfq.layers import QRNNCell as QRNNCell
     from qrnn_tfq.losses import PaperShiftedLoss as PaperShiftedLoss
     from qrnn_tfq.losses import WordCrossEntropy as WordCrossEntropy
@@ -36,6 +37,7 @@ __version__ = "0.1.0"
 
 # Public name -> the module that defines it; imported (with TensorFlow) on first use.
 _LAZY_MODULES = {
+    "HardwareQRNN": "qrnn_tfq.layers",
     "MinPostselectionProbability": "qrnn_tfq.metrics",
     "MinWordProbability": "qrnn_tfq.metrics",
     "PaperShiftedLoss": "qrnn_tfq.losses",
@@ -47,6 +49,7 @@ _LAZY_MODULES = {
 }
 
 __all__ = [
+    "HardwareQRNN",
     "MinPostselectionProbability",
     "MinWordProbability",
     "PaperShiftedLoss",

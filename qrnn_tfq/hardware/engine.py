@@ -95,7 +95,8 @@ class DensityMatrixEngine:
             angle = angle + tf.reduce_sum(weights * item.bilinear) * inputs[:, item.step]
         angle = angle * tf.ones_like(inputs[:, 0])
         c, s = tf.cos(angle / 2), tf.sin(angle / 2)
-        u = tf.cast(tf.reshape(tf.stack([c, -s, s, c], axis=1), [-1, 2, 2]), DTYPE)  # real: conj(u) = u
+        real = tf.reshape(tf.stack([c, -s, s, c], axis=1), [-1, 2, 2])
+        u = tf.complex(real, tf.zeros_like(real))  # real: conj(u) = u
         rows, cols = _letters(len(live))
         a = live.index(item.qubit)
         before = "".join(rows) + "".join(cols)
