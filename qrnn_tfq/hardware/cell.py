@@ -99,9 +99,10 @@ class HardwareCell:
 
 
 def _ry(qubit: cirq.Qid, angle: sympy.Expr | float) -> cirq.Operation:
-    """`ry(angle)` as the device's native `PhasedXZGate` (equal up to a global phase)."""
-    return cirq.PhasedXZGate(x_exponent=angle / sympy.pi if isinstance(angle, sympy.Expr) else angle / np.pi,
-                             z_exponent=0, axis_phase_exponent=0.5).on(qubit)
+    """`ry(angle)` as the device's native `PhasedXZGate` (equal up to a global phase); numbers stay floats."""
+    angle = sympy.sympify(angle)
+    exponent = angle / sympy.pi if angle.free_symbols else float(angle) / np.pi
+    return cirq.PhasedXZGate(x_exponent=exponent, z_exponent=0, axis_phase_exponent=0.5).on(qubit)
 
 
 @functools.lru_cache(maxsize=None)

@@ -53,14 +53,16 @@ class HardwareQRNN(_keras.layers.Layer):
         noise_scale: the noise model's scale (0.25 to 4, `qrnn_tfq.hardware.devices`).
         seed: seeds the weights' initialiser.
         initial_stddev: standard deviation of the initial weights (radians).
-        input_angle: the mean of each neuron's input angle (the `w'` of its constant term):
-            pi/2, the steepest point (as the SPEC's bias `b = pi/2`). At 0 the XOR bit sits
-            on a plateau: every readout near 1/2 and no first-order signal (docs/HARDWARE.md).
+        input_angle: the mean of each neuron's input angle (the `w'` of its constant term),
+            3 pi/4. At 0 the XOR bit sits on a plateau (every readout near 1/2, no
+            first-order signal); at pi/2 (the steepest point, as the SPEC's `b`) the two
+            kinds of XOR branch pull the angle in opposite directions; between pi/2 and pi
+            both pull it towards a full flip (docs/HARDWARE.md, "Training").
     """
 
     def __init__(self, device: str = "willow", lanes: int = 1, layers: int = 1, scored: Sequence[bool] = (True,),
                  noisy: bool = True, noise_scale: float = 1.0, seed: int = 0, initial_stddev: float = 0.1,
-                 input_angle: float = np.pi / 2, **kwargs: Any) -> None:
+                 input_angle: float = 0.75 * np.pi, **kwargs: Any) -> None:
         kwargs.setdefault("dtype", "float64")
         super().__init__(**kwargs)
         self.cell = HardwareCell(device=device, lanes=lanes, layers=layers)
