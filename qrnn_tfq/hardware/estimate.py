@@ -15,6 +15,7 @@ stopped estimate restarts where it stopped.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from typing import Any
@@ -65,7 +66,10 @@ def shot_estimate(layer: Any, inputs: np.ndarray, targets: np.ndarray, *, shots:
     if inputs.ndim != 2 or targets.shape != (inputs.shape[0], layer.readouts):
         raise ValueError(f"`inputs` must be (M, T) and `targets` (M, {layer.readouts}), got {inputs.shape} and "
                          f"{targets.shape}.")
-    key = {"shots": shots, "seed": seed, "config": sorted(layer.get_config().items())}
+    config = {k: v for k, v in layer.get_config().items() if k not in ("name", "trainable")}
+    weights = hashlib.sha256(np.asarray(layer.kernel.numpy(), np.float64).tobytes()).hexdigest()
+    key = {"shots": shots, "seed": seed, "config": sorted(config.items()), "weights": weights,
+           "data": hashlib.sha256(inputs.tobytes() + targets.tobytes()).hexdigest()}
     state = _load_state(state_path, inputs.shape[0], layer.readouts, key)
     expected = layer(inputs).numpy()  # (M, R) exact marginals
     for m in range(inputs.shape[0]):
