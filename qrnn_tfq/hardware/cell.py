@@ -31,6 +31,7 @@ import cirq
 import numpy as np
 import sympy
 
+from qrnn_tfq.export.compile import quiet_cirq
 from qrnn_tfq.hardware.devices import HARDWARE_DEVICES, hardware_device, two_qubit_gate
 from qrnn_tfq.hardware.layout import walk
 
@@ -109,8 +110,9 @@ def _ry(qubit: cirq.Qid, angle: sympy.Expr | float) -> cirq.Operation:
 def _cz_as_sqrt_iswaps() -> tuple[cirq.Operation, ...]:
     """CZ on LineQubit(0), LineQubit(1) as sqrt-iSWAPs and PhasedXZ gates (Cirq's decomposition)."""
     a, b = cirq.LineQubit.range(2)
-    circuit = cirq.Circuit(cirq.two_qubit_matrix_to_sqrt_iswap_operations(a, b, cirq.unitary(cirq.CZ)))
-    circuit = cirq.merge_single_qubit_gates_to_phxz(circuit)
+    with quiet_cirq():
+        circuit = cirq.Circuit(cirq.two_qubit_matrix_to_sqrt_iswap_operations(a, b, cirq.unitary(cirq.CZ)))
+        circuit = cirq.merge_single_qubit_gates_to_phxz(circuit)
     if not cirq.allclose_up_to_global_phase(cirq.unitary(circuit), cirq.unitary(cirq.CZ), atol=1e-6):
         raise AssertionError("Cirq's sqrt-iSWAP decomposition of CZ is not CZ.")
     return tuple(circuit.all_operations())
