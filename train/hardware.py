@@ -52,6 +52,8 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", choices=HARDWARE_DEVICES, default="willow", help="qubits, gates and noise")
     parser.add_argument("--lanes", type=int, choices=(1, 2), default=1, help="workspace qubits")
     parser.add_argument("--layers", type=arguments.positive_int, default=1, help="neuron layers per step")
+    parser.add_argument("--input-angle", type=float, default=0.75,
+                        help="start of each neuron's input angle, in units of pi (default 0.75; docs/HARDWARE.md)")
     parser.add_argument("--noiseless", action="store_true", help="train without the noise model")
     parser.add_argument("--noise-scale", type=float, default=1.0, help="scale of the noise model (0.25 to 4)")
     parser.add_argument("--curriculum", type=_lengths, default=(),
@@ -84,7 +86,8 @@ def run_settings(args: argparse.Namespace) -> dict[str, Any]:
     """What `run.json` stores: the layer's settings and the training's."""
     return {"program": PROGRAM, "task": args.task, "length": args.length,
             "layer": {"device": args.device, "lanes": args.lanes, "layers": args.layers, "noisy": not args.noiseless,
-                      "noise_scale": args.noise_scale, "seed": args.seed},
+                      "noise_scale": args.noise_scale, "seed": args.seed,
+                      "input_angle": args.input_angle * np.pi},
             "training": {"curriculum": list(args.curriculum), "train_sequences": args.train_sequences, "batch": args.batch, "epochs": args.epochs,
                          "lr": args.lr, "seed": args.seed}}
 

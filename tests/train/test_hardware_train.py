@@ -28,7 +28,7 @@ def test_run_folder_holds_settings_weights_history_and_estimate(run: tuple[str, 
     with open(os.path.join(folder, "run.json")) as file:
         settings = json.load(file)
     assert settings["layer"] == {"device": "willow", "lanes": 1, "layers": 1, "noisy": True, "noise_scale": 1.0,
-                                 "seed": 0}
+                                 "seed": 0, "input_angle": 0.75 * np.pi}
     assert settings["training"]["curriculum"] == [1]
     assert summary["two_qubit_gates"] == {"gate": "cz", "step": 0, "scored_step": 1, "readout": 1, "sequence": 1}
     assert 0 <= summary["estimate"]["accuracy"] <= 1 and summary["estimate"]["shots_per_sequence"] == 20
