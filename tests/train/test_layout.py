@@ -17,7 +17,7 @@ import pathlib
 import pytest
 
 TRAIN = pathlib.Path(__file__).resolve().parents[2] / "train"
-PROGRAMS = ("train.elman", "train.dna", "train.mnist", "train.export")
+PROGRAMS = ("train.elman", "train.dna", "train.mnist", "train.hardware", "train.export")
 
 
 def module_name(path: pathlib.Path) -> str:
