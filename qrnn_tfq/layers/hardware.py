@@ -21,10 +21,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import cirq
 import numpy as np
 import tensorflow as tf
 
-from qrnn_tfq.hardware.cell import HardwareCell, two_qubit_counts
+from qrnn_tfq.hardware.cell import HardwareCell, resolver, sequence_circuit, two_qubit_counts
 from qrnn_tfq.hardware.devices import noise_model
 from qrnn_tfq.hardware.engine import DensityMatrixEngine
 from qrnn_tfq.hardware.program import sequence_program
@@ -109,6 +110,16 @@ class HardwareQRNN(_keras.layers.Layer):
         if not self.built:
             self.build(tf.TensorShape(np.shape(inputs)))
         return self.engine.sample(self.kernel, inputs, seed)
+
+    def device_circuit(self, input_bits: Sequence[int] | np.ndarray) -> cirq.Circuit:
+        """The device circuit of one sequence (T input bits) with the layer's weights: what a chip runs."""
+        bits = np.asarray(input_bits).reshape(-1)
+        if bits.size != len(self.scored) or not np.isin(bits, (0, 1)).all():
+            raise ValueError(f"`input_bits` must be {len(self.scored)} bits (0 or 1), got {input_bits!r}.")
+        if not self.built:
+            self.build(tf.TensorShape([None, len(self.scored)]))
+        symbolic = sequence_circuit(self.cell, self.scored)
+        return cirq.resolve_parameters(symbolic, resolver(self.cell, self.kernel.numpy(), bits))
 
     def compute_output_shape(self, input_shape: Any) -> tf.TensorShape:
         return tf.TensorShape([input_shape[0], self.readouts])

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import cirq
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import qrnn_tfq
 from data.bit_tasks import bit_task
+from qrnn_tfq.hardware.devices import hardware_device
 from qrnn_tfq.layers import HardwareQRNN
 
 
@@ -70,3 +72,16 @@ def test_bad_settings_are_refused_by_name() -> None:
         HardwareQRNN(scored=[True], noise_scale=9.0)
     with pytest.raises(ValueError, match="`lanes` must be an integer in"):
         HardwareQRNN(scored=[True], lanes=5)
+
+
+def test_device_circuit_is_the_sequence_the_device_runs() -> None:
+    layer = HardwareQRNN(device="rainbow", scored=[False, True, False, True])
+    layer.build((None, 4))
+    layer.kernel.assign([0.0, np.pi])
+    circuit = layer.device_circuit([1, 0, 1, 1])
+    hardware_device("rainbow").validate_circuit(circuit)
+    result = cirq.Simulator(seed=0).run(circuit, repetitions=10)
+    np.testing.assert_array_equal(result.measurements["out_000"], 1)
+    np.testing.assert_array_equal(result.measurements["out_001"], 1)  # 1 xor 0 xor 1 xor 1
+    with pytest.raises(ValueError, match=r"`input_bits` must be 4 bits \(0 or 1\), got \[1, 2\]"):
+        layer.device_circuit([1, 2])
