@@ -24,6 +24,13 @@ RUN is a run folder of `train.elman`, `train.dna` or `train.mnist` (its `best.np
                                     time per shot from the device's gate durations and, with
                                     `--noisy-shots`, the noisy estimate
 
+RUN may also be a run folder of `train.hardware` (hardware-native QRNN): then DIR gets
+sequence_device.json/.qasm/.pb and report.json/.md of the whole sequence on `--device`
+(default: the run's own; willow, rainbow or weber), and `--noisy-shots N --sequences M
+[--noise-scale S]` estimates it shot by shot under the device's noise and without
+(train/core/hardware_export.py, docs/HARDWARE.md). The options of the paper's model
+(--gateset, --amplification, --input, --samples, --noisy-steps) are refused there.
+
 `--noisy-shots N --sequences M` runs the first M data sequences of the sqrt-iSWAP cell on
 the device's calibrated noise model step by step on a density matrix
 (`qrnn_tfq.export.noisy`) and samples N shots per sequence from it, beside the noiseless
@@ -48,7 +55,8 @@ from qrnn_tfq.export.files import write_circuit_files, write_json
 from qrnn_tfq.export.load import LoadedRun, load_run
 from qrnn_tfq.export.steps import CompiledCell, compile_cell, sequence_circuit
 from qrnn_tfq.export.success import success_probabilities
-from train.core import quiet
+from qrnn_tfq.hardware.devices import HARDWARE_DEVICES
+from train.core import hardware_export, quiet
 from train.core.arguments import non_negative_int, positive_int
 from train.core.config import MnistData, rebuild
 from train.core.outputs import write_json as write_report_json
@@ -61,9 +69,10 @@ def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=f"python -m {PROGRAM}", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", metavar="RUN", help="run folder (best.npz, else latest.npz) or checkpoint file")
-    parser.add_argument("--device", choices=DEVICES, default="rainbow", help="Google processor (default rainbow)")
-    parser.add_argument("--gateset", choices=GATESETS, default="cz", help="gate set of the files (default cz)")
-    parser.add_argument("--amplification", type=non_negative_int, default=0,
+    parser.add_argument("--device", choices=HARDWARE_DEVICES,
+                        help="Google processor (default rainbow; a hardware run: its own; willow only for those)")
+    parser.add_argument("--gateset", choices=GATESETS, help="gate set of the files (default cz)")
+    parser.add_argument("--amplification", type=non_negative_int,
                         help="K >= 1: files of the amplified form with K rounds, and its rows in the report")
     parser.add_argument("--input", metavar="BITS", help="input word of cell.* as I bits, lane 0 first, e.g. 01")
     parser.add_argument("--sequence", type=non_negative_int, default=0, help="data sequence of sequence*.json")
@@ -74,6 +83,8 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sequences", type=positive_int, default=5, help="sequences of the noisy estimate")
     parser.add_argument("--noisy-steps", type=positive_int,
                         help="only the first N steps of each sequence in the noisy estimate (large models)")
+    parser.add_argument("--noise-scale", type=float,
+                        help="hardware runs: scale of the noise model in the estimate (0.25 to 4, default 1)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     parser.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's and Cirq's messages")
@@ -156,6 +167,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Parse `argv`, export the run and return the report."""
     args = make_parser().parse_args(argv)
     quiet.configure_logging(args.verbose)
+    if hardware_export.is_hardware_run(args.run):
+        return hardware_export.export(args, argv)
+    hardware_export.refuse_options(args, hardware_export.HARDWARE_OPTIONS, "the paper's model (only to train.hardware runs)")
+    if args.device not in (None, *DEVICES):
+        hardware_export.refuse(f"--device {args.device} only takes train.hardware runs; the paper's model: {DEVICES}.")
+    args.device, args.gateset = args.device or "rainbow", args.gateset or "cz"
+    args.amplification = args.amplification or 0
     try:
         loaded = load_run(args.run)
     except (FileNotFoundError, ValueError) as error:
