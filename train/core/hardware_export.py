@@ -18,7 +18,7 @@ import os
 import shlex
 import sys
 import time
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 import cirq
 import numpy as np
@@ -53,7 +53,7 @@ HARDWARE_OPTIONS = {"noise_scale": "--noise-scale"}
 STATE_FILES = {True: "estimate_state.npz", False: "estimate_state_noiseless.npz"}
 
 
-def refuse(message: str) -> None:
+def refuse(message: str) -> NoReturn:
     """One line on stderr, exit status 2 (as argparse's errors)."""
     print(f"python -m train.export: error: {message}", file=sys.stderr)
     raise SystemExit(2)
@@ -139,7 +139,7 @@ def export(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, An
     sequence = reports.circuit_summary(circuit, device)
     report: dict[str, Any] = {
         "run": args.run, "program": PROGRAM,
-        "command": "python -m train.export " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)),
+        "command": "python -m train.export " + shlex.join(sys.argv[1:] if argv is None else argv),
         "task": task, "length": length, "steps": len(scored), "scored_steps": int(np.sum(scored)),
         "model": {"trained_on": layer_settings["device"], "lanes": cell.lanes, "layers": cell.layers,
                   "parameters": cell.num_weights, "trained_noisy": layer_settings["noisy"],
@@ -179,12 +179,14 @@ def _fmt(value: Any) -> str:
 def markdown(report: dict[str, Any]) -> str:
     """`report.md` from the report dictionary."""
     model = report["model"]
+    trained = f"noise x{model['trained_noise_scale']:g}" if model["trained_noisy"] else "noiseless"
     lines = [f"# Export of {report['run']} (hardware-native, {report['task']} of {report['length']} bits)", "",
              f"Cell: {model['lanes']} lane(s) x {model['layers']} layer(s), {model['parameters']} angles, trained on "
-             f"{model['trained_on']} ({'noise x' + str(model['trained_noise_scale']) if model['trained_noisy'] else 'noiseless'}). "
+             f"{model['trained_on']} ({trained}). "
              f"Device **{report['device']}**, gate set {', '.join(report['gate_set'])}.", "",
              f"Command: `{report['command']}`", "", f"Data: {report['data']}.", "",
-             "| circuit | qubits | depth | 1q gates | 2q gates | measurements | us per shot |", "|---|---|---|---|---|---|---|"]
+             "| circuit | qubits | depth | 1q gates | 2q gates | measurements | us per shot |",
+             "|---|---|---|---|---|---|---|"]
     rows = [("unscored step", report["per_step"]["unscored"]), ("scored step", report["per_step"]["scored"]),
             (f"sequence ({report['steps']} steps, {report['scored_steps']} scored)", report["sequence"])]
     for name, row in rows:
