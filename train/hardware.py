@@ -33,15 +33,13 @@ from data.bit_tasks import BIT_TASKS, bit_task
 from qrnn_tfq.atomic import atomic_write
 from qrnn_tfq.hardware.devices import HARDWARE_DEVICES
 from qrnn_tfq.hardware.estimate import shot_estimate
-from qrnn_tfq.layers.hardware import HardwareQRNN
 from train.core import arguments, quiet
+from train.core.hardware_runs import PROGRAM, TEST_SEED, make_layer
 from train.core.outputs import save_figure, subplots, write_json
 from train.core.run_folder import RunLock
 
-PROGRAM = "train.hardware"
 DEFAULT_LENGTH = {"xor": 24, "parity": 8}
 RUN_FILES = ("run.json", "weights.npz", "history.csv", "history.png", "estimate.json", "estimate_state.npz")
-TEST_SEED = 1_000_000  # held-out sequences: seed TEST_SEED + seed
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -90,13 +88,6 @@ def run_settings(args: argparse.Namespace) -> dict[str, Any]:
                       "input_angle": args.input_angle * np.pi},
             "training": {"curriculum": list(args.curriculum), "train_sequences": args.train_sequences, "batch": args.batch, "epochs": args.epochs,
                          "lr": args.lr, "seed": args.seed}}
-
-
-def make_layer(settings: dict[str, Any], scored: np.ndarray, **overrides: Any) -> HardwareQRNN:
-    """The run's layer for scored pattern `scored` (overrides: another device, noise or scale)."""
-    layer = HardwareQRNN(scored=scored, **{**settings["layer"], **overrides})
-    layer.build(tf.TensorShape([None, len(scored)]))
-    return layer
 
 
 def _history_files(folder: str, loss: list[float], title: str) -> None:

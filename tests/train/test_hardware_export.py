@@ -16,9 +16,7 @@ from qrnn_tfq.hardware.devices import hardware_device
 from qrnn_tfq.hardware.report import circuit_duration_ns
 from qrnn_tfq.layers.hardware import HardwareQRNN
 from train import export
-from train import hardware
-from train.core import hardware_export
-from train.hardware import TEST_SEED
+from train.core.hardware_runs import TEST_SEED
 
 LENGTH = 6  # xor: 5 steps, 2 readouts
 WEIGHTS = np.array([0.0, np.pi])  # 1 lane, 1 layer: ry(pi x) per step
@@ -142,14 +140,3 @@ def test_noise_scale_out_of_range_is_refused(run, tmp_path, capsys):
     with pytest.raises(SystemExit, match="2"):
         export.main([run, "--noise-scale", "5", "--out", str(tmp_path)])
     assert "--noise-scale must be in [0.25, 4.0]" in capsys.readouterr().err
-
-
-def test_the_restated_constants_and_layer_agree_with_train_hardware(run):
-    assert (hardware_export.PROGRAM, hardware_export.TEST_SEED) == (hardware.PROGRAM, hardware.TEST_SEED)
-    with open(os.path.join(run, "run.json"), encoding="utf-8") as file:
-        settings = json.load(file)
-    scored = bit_task("xor", 1, length=LENGTH, seed=0).scored
-    ours = hardware_export.make_layer(settings, scored, device="rainbow", noisy=True, noise_scale=2.0)
-    theirs = hardware.make_layer(settings, scored, device="rainbow", noisy=True, noise_scale=2.0)
-    assert {k: v for k, v in ours.get_config().items() if k != "name"} == \
-        {k: v for k, v in theirs.get_config().items() if k != "name"}

@@ -31,22 +31,9 @@ from qrnn_tfq.hardware import report as reports
 from qrnn_tfq.hardware.cell import HardwareCell, resolver, sequence_circuit
 from qrnn_tfq.hardware.devices import SCALE_RANGE, hardware_device, noise_figures
 from qrnn_tfq.hardware.estimate import shot_estimate
-from qrnn_tfq.layers.hardware import HardwareQRNN
+from train.core.hardware_runs import PROGRAM, TEST_SEED, make_layer
 from train.core.outputs import write_json
 
-# train.core imports no program (tests/train/test_layout.py), so these two restate
-# train.hardware's (PROGRAM, TEST_SEED: held-out data; make_layer); the tests check they agree.
-PROGRAM = "train.hardware"
-TEST_SEED = 1_000_000
-
-
-def make_layer(settings: dict[str, Any], scored: np.ndarray, **overrides: Any) -> HardwareQRNN:
-    """`train.hardware.make_layer`: the run's layer for `scored`, with `overrides` (device, noise)."""
-    import tensorflow as tf  # noqa: PLC0415
-
-    layer = HardwareQRNN(scored=scored, **{**settings["layer"], **overrides})
-    layer.build(tf.TensorShape([None, len(scored)]))
-    return layer
 PAPER_OPTIONS = {"gateset": "--gateset", "amplification": "--amplification", "input": "--input",
                  "samples": "--samples", "noisy_steps": "--noisy-steps"}
 HARDWARE_OPTIONS = {"noise_scale": "--noise-scale"}
