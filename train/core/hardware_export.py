@@ -1,4 +1,4 @@
-"""`python -m train.export RUN ...` for a run folder of `train.hardware` (docs/HARDWARE-export.md).
+"""`python -m train.export RUN ...` for a run folder of `train.hardware` (docs/HARDWARE.md, "Export").
 
 Writes into `--out`: `sequence_device.json/.qasm/.pb` (the device circuit of held-out
 sequence `--sequence` with the trained angles, compiled for `--device`, default the run's
