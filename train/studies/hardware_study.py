@@ -18,7 +18,7 @@ The parts of the error budget are cirq_google's: thermal decay (T1, T_phi) in ev
 coherent PhasedFSim errors after two-qubit gates, depolarising noise (the calibrated Pauli
 error minus the thermal and coherent parts) and readout errors. A part is switched off with
 the others held fixed: the Pauli errors are rewritten so that cirq's subtraction leaves the
-same depolarising part (docs/HARDWARE-study.md).
+same depolarising part (docs/HARDWARE.md, "Error budget").
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from qrnn_tfq.hardware.program import sequence_program
 from train.core import quiet
 from train.core.arguments import positive_int
 from train.core.outputs import markdown_table, save_figure, subplots, write_json
-from train.hardware import PROGRAM as HARDWARE_PROGRAM, TEST_SEED, make_layer
+from train.core.hardware_runs import PROGRAM as HARDWARE_PROGRAM, TEST_SEED, make_layer
 
 SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
 LENGTHS = (24, 48, 96)
