@@ -46,6 +46,7 @@ def load_model(filepath: str | os.PathLike, **kwargs: Any) -> Any:
 
     import qrnn_tfq.baselines  # noqa: F401  (registers the classical baselines)
     import qrnn_tfq.layers  # noqa: F401  (QRNN, QRNNCell)
+    import qrnn_tfq.layers.hardware  # noqa: F401  (HardwareQRNN)
     import qrnn_tfq.losses  # noqa: F401
     import qrnn_tfq.metrics  # noqa: F401
     import qrnn_tfq.training  # noqa: F401  (SequenceTaskModel)
