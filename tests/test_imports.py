@@ -79,12 +79,13 @@ def test_importing_changes_nothing_but_the_keras_choice_and_load_model_registers
         assert "qrnn_tfq.layers" not in sys.modules and "tensorflow_quantum" not in sys.modules
         import qrnn_tfq.layers
         assert object_registration.get_registered_object("qrnn_tfq>QRNN").__name__ == "QRNN"
+        assert "qrnn_tfq.layers.hardware" not in sys.modules  # HardwareQRNN loads on first use (cirq_google)
         assert "qrnn_tfq.tfq" not in sys.modules  # the TFQ engine loads when a layer asks for it
         model = qrnn_tfq.load_model({str(tmp_path / "model.keras")!r})
         from qrnn_tfq import QRNN
         assert isinstance(model.layers[0], QRNN), model.layers
         assert [m.name for m in model.compiled_metrics._user_metrics] == ["min_postselection"]
-        for name in ("RecurrentBaseline", "SequenceTaskModel", "WordCrossEntropy", "QRNNCell"):
+        for name in ("RecurrentBaseline", "SequenceTaskModel", "WordCrossEntropy", "QRNNCell", "HardwareQRNN"):
             assert object_registration.get_registered_object(f"qrnn_tfq>{{name}}") is not None, name
         assert set(qrnn_tfq.__all__) <= set(dir(qrnn_tfq)), dir(qrnn_tfq)
         assert all(getattr(qrnn_tfq, name) is not None for name in qrnn_tfq.__all__)
