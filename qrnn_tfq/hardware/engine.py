@@ -43,17 +43,29 @@ class DensityMatrixEngine:
         self.effects = [tf.constant(item.effects, DTYPE) if isinstance(item, Leave) and item.effects is not None
                         else None for item in program.items]
 
-    def _check(self, weights: tf.Tensor, inputs: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def _check(self, weights: tf.Tensor, inputs: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """Weights and inputs as float64, and (B,) flags: False for a sequence with a bit not 0 or 1.
+
+        Eager mode raises ValueError naming the bad value; a graph asserts when it runs
+        (InvalidArgumentError); XLA drops assertions, so there `_run` returns NaN
+        probabilities (and -1 shots) for the sequences with a bad bit, as the QRNN layers do.
+        """
         weights = tf.convert_to_tensor(weights, tf.float64)
         inputs = tf.cast(tf.convert_to_tensor(inputs), tf.float64)
         if weights.shape.rank != 1 or weights.shape[0] != self.program.num_weights:
             raise ValueError(f"`weights` must have shape ({self.program.num_weights},), got {weights.shape}.")
         if inputs.shape.rank != 2 or inputs.shape[1] != self.program.steps:
             raise ValueError(f"`inputs` must have shape (B, {self.program.steps}) (one bit per step), got {inputs.shape}.")
-        bits = tf.reduce_all(tf.logical_or(tf.equal(inputs, 0.0), tf.equal(inputs, 1.0)))
-        with tf.control_dependencies([tf.debugging.assert_equal(bits, True, message="`inputs` must be bits (0 or 1).")]):
-            inputs = tf.identity(inputs)
-        return weights, inputs
+        ok = tf.reduce_all(tf.logical_or(tf.equal(inputs, 0.0), tf.equal(inputs, 1.0)), axis=1)
+        if tf.executing_eagerly():
+            values = inputs.numpy()
+            bad = values[~np.isin(values, (0.0, 1.0))]
+            if bad.size:
+                raise ValueError(f"`inputs` must be bits (0 or 1), got {float(bad[0])!r}.")
+            return weights, inputs, ok
+        check = tf.debugging.assert_equal(tf.reduce_all(ok), True, message="`inputs` must be bits (0 or 1).")
+        with tf.control_dependencies([check]):
+            return weights, tf.identity(inputs), ok
 
     def probabilities(self, weights: tf.Tensor, inputs: tf.Tensor) -> tf.Tensor:
         """(B, R): the probability that each readout reads 1 (its exact marginal)."""
@@ -64,7 +76,7 @@ class DensityMatrixEngine:
         return tf.cast(self._run(weights, inputs, tf.convert_to_tensor(seed, tf.int64)), tf.int32)
 
     def _run(self, weights: tf.Tensor, inputs: tf.Tensor, seed: tf.Tensor | None) -> tf.Tensor:
-        weights, inputs = self._check(weights, inputs)
+        weights, inputs, ok = self._check(weights, inputs)
         batch = tf.shape(inputs)[0]
         rho = tf.ones([batch], DTYPE)  # zero live qubits
         live: list = []
@@ -86,7 +98,9 @@ class DensityMatrixEngine:
                     out[item.record] = value
         if any(v is None for v in out):
             raise AssertionError("A readout of the program was never recorded.")
-        return tf.stack(out, axis=1) if out else tf.zeros([batch, 0], tf.float64)
+        result = tf.stack(out, axis=1) if out else tf.zeros([batch, 0], tf.float64)
+        invalid = -1.0 if seed is not None else float("nan")  # what XLA returns for a sequence with a bad bit
+        return tf.where(ok[:, None], result, tf.constant(invalid, tf.float64))
 
     @staticmethod
     def _rotate(rho: tf.Tensor, live: list, item: Rotate, weights: tf.Tensor, inputs: tf.Tensor) -> tf.Tensor:
