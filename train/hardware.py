@@ -30,7 +30,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from data.bit_tasks import BIT_TASKS, bit_task
-from qrnn_tfq.atomic import atomic_write
+from qrnn_tfq.atomic import atomic_write, atomic_writer
 from qrnn_tfq.hardware.devices import HARDWARE_DEVICES
 from qrnn_tfq.hardware.estimate import shot_estimate
 from train.core import arguments, quiet
@@ -125,9 +125,8 @@ def _train_phase(args: argparse.Namespace, settings: dict[str, Any], phase: int,
                         verbose=2 if args.progress else 0,
                         callbacks=[tf.keras.callbacks.BackupAndRestore(os.path.join(args.out, "backup"))])
     result = layer.kernel.numpy()
-    with open(done + ".tmp", "wb") as file:
+    with atomic_writer(done) as file:
         np.savez(file, kernel=result, loss=np.array(history.history["loss"]))
-    os.replace(done + ".tmp", done)
     shutil.rmtree(os.path.join(args.out, "backup"), ignore_errors=True)
     return result, [float(v) for v in history.history["loss"]]
 
@@ -173,9 +172,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             loss += phase_loss
         seconds = time.perf_counter() - start
         layer.kernel.assign(weights)
-        with open(os.path.join(args.out, "weights.npz.tmp"), "wb") as file:
+        with atomic_writer(os.path.join(args.out, "weights.npz")) as file:
             np.savez(file, kernel=weights)
-        os.replace(os.path.join(args.out, "weights.npz.tmp"), os.path.join(args.out, "weights.npz"))
         _history_files(args.out, loss, f"{args.task}, {args.device}")
         test = bit_task(args.task, args.sequences, length=args.length, seed=TEST_SEED + args.seed)
         with tqdm(total=args.sequences, desc="shots", unit="sequence", disable=not args.progress) as bar:

@@ -31,6 +31,7 @@ import scipy.optimize
 
 from qrnn_tfq.circuits.neuron import PostselectTag
 from qrnn_tfq.export.parity import synthesize_parity_networks
+from qrnn_tfq.hardware.devices import hardware_device
 
 DEVICES = ("rainbow", "weber")
 GATESETS = ("cz", "sqrt_iswap")
@@ -45,9 +46,9 @@ def check_choice(argument: str, value: str, choices: tuple[str, ...]) -> str:
 
 
 def load_device(name: str) -> cirq_google.GridDevice:
-    """The virtual device of Google processor `name` ("rainbow" or "weber")."""
+    """The virtual device of Google processor `name` ("rainbow" or "weber"; `hardware_device`'s, cached)."""
     check_choice("device", name, DEVICES)
-    return cirq_google.engine.create_device_from_processor_id(name)
+    return hardware_device(name)
 
 
 def target_gateset(name: str) -> cirq.CompilationTargetGateset:

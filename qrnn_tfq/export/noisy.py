@@ -33,17 +33,15 @@ import numpy as np
 
 from qrnn_tfq.circuits.neuron import PostselectTag
 from qrnn_tfq.export.steps import CompiledCell
+from qrnn_tfq.hardware.devices import noise_model
 
 WORD_KEY = "noisy_word"
 
 
 def calibrated_noise_model(device: str) -> cirq.NoiseModel:
-    """cirq_google's noise model of `device`'s median calibration (see the module docstring)."""
-    import cirq_google  # pylint: disable=import-outside-toplevel
-
-    calibration = cirq_google.engine.load_median_device_calibration(device)
-    properties = cirq_google.engine.noise_properties_from_calibration(calibration)
-    return cirq_google.NoiseModelFromGoogleNoiseProperties(properties)
+    """cirq_google's noise model of `device`'s median calibration (see the module docstring):
+    `qrnn_tfq.hardware.devices.noise_model` at scale 1."""
+    return noise_model(device)
 
 
 @dataclasses.dataclass(frozen=True)

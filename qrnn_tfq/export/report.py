@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import cirq
 from cirq_google.engine.calibration_to_noise_properties import DEFAULT_GATE_NS
@@ -77,7 +77,13 @@ def duration_table(device: str) -> DurationTable:
     return DurationTable(one, z, {"cz": cz, "sqrt_iswap": iswap}, measure, sources)
 
 
-def circuit_time_ns(circuit: cirq.AbstractCircuit, table: DurationTable) -> float:
+class Durations(Protocol):
+    """Anything that gives an operation's nanoseconds (`DurationTable`, the hardware reports' noise durations)."""
+
+    def duration(self, op: cirq.Operation) -> float: ...
+
+
+def circuit_time_ns(circuit: cirq.AbstractCircuit, table: Durations) -> float:
     """Run time of one shot: the sum over moments of the slowest operation's duration."""
     return float(sum(max((table.duration(op) for op in moment), default=0.0) for moment in circuit))
 
@@ -102,7 +108,7 @@ def gate_counts(circuit: cirq.AbstractCircuit) -> dict[str, int]:
     return counts
 
 
-def circuit_summary(circuit: cirq.AbstractCircuit, table: DurationTable) -> dict[str, Any]:
+def circuit_summary(circuit: cirq.AbstractCircuit, table: Durations) -> dict[str, Any]:
     """`gate_counts` plus the run time per shot in microseconds."""
     return {**gate_counts(circuit), "time_per_shot_us": circuit_time_ns(circuit, table) / 1000.0}
 

@@ -189,12 +189,7 @@ def resolver(cell: HardwareCell, weights: np.ndarray, inputs: Sequence[int] | np
     return cirq.ParamResolver(mapping)
 
 
-def two_qubit_counts(cell: HardwareCell) -> dict[str, int]:
-    """Native two-qubit gates of a step without and with a readout, compiled and placed (no routing needed)."""
-    circuit = sequence_circuit(cell, [False, True])
-    gates = [op for op in circuit.all_operations() if len(op.qubits) == 2]
-    rungs = walk(hardware_device(cell.device), cell.lanes, 1)
-    step = len([op for op in cirq.Circuit(step_moments(cell, rungs[0], 0, cell.weight_symbols())).all_operations()
-                if len(op.qubits) == 2])
-    return {"gate": two_qubit_gate(cell.device), "step": step, "scored_step": len(gates) - step,
-            "readout": len(gates) - 2 * step}
+def device_circuit(cell: HardwareCell, scored: Sequence[bool], weights: np.ndarray,
+                   inputs: Sequence[int] | np.ndarray) -> cirq.Circuit:
+    """The sequence circuit with the trained `weights` and one sequence's input bits: what a chip runs."""
+    return cirq.resolve_parameters(sequence_circuit(cell, scored), resolver(cell, weights, inputs))

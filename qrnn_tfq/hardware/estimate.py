@@ -29,8 +29,7 @@ MAX_SHOTS = 10**5
 
 def _load_state(path: str | None, sequences: int, readouts: int, key: dict[str, Any]) -> dict[str, np.ndarray]:
     empty = {"done": np.zeros(sequences, bool), "right": np.zeros((sequences, readouts)),
-             "all_right": np.zeros(sequences), "majority": np.zeros((sequences, readouts)),
-             "expected": np.zeros((sequences, readouts))}
+             "all_right": np.zeros(sequences)}
     if path is None or not os.path.exists(path):
         return empty
     with np.load(path) as saved:
@@ -78,8 +77,6 @@ def shot_estimate(layer: Any, inputs: np.ndarray, targets: np.ndarray, *, shots:
             right = bits == targets[m]
             state["right"][m] = right.mean(axis=0)
             state["all_right"][m] = right.all(axis=1).mean()
-            state["majority"][m] = right.mean(axis=0) > 0.5
-            state["expected"][m] = np.where(targets[m] == 1, expected[m], 1 - expected[m])
             state["done"][m] = True
             _save_state(state_path, state, key)
         if progress is not None:
@@ -91,6 +88,6 @@ def shot_estimate(layer: Any, inputs: np.ndarray, targets: np.ndarray, *, shots:
         "accuracy_stderr": float(per_sequence.std(ddof=1) / np.sqrt(len(per_sequence))) if len(per_sequence) > 1 else None,
         "by_position": [float(v) for v in state["right"].mean(axis=0)],
         "sequence": float(state["all_right"].mean()),
-        "majority": float(state["majority"].mean()),
-        "expected": float(state["expected"].mean()),
+        "majority": float((state["right"] > 0.5).mean()),
+        "expected": float(np.where(targets == 1, expected, 1 - expected).mean()),
     }

@@ -7,7 +7,7 @@
 Durations are the device's noise properties' `gate_times_ns` (`qrnn_tfq.hardware.devices`):
 the figures its noise model charges decay for, so the run time and the noise agree. A
 `ZPowGate` without `cirq_google.PhysicalZTag` is a virtual Z (a frame change, 0 ns). Gate
-counts are `qrnn_tfq.export.report.gate_counts`. This module imports no TensorFlow.
+counts and the sum over moments are `qrnn_tfq.export.report`'s. This module imports no TensorFlow.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from typing import Any
 import cirq
 import cirq_google
 
-from qrnn_tfq.export.report import gate_counts
+from qrnn_tfq.export.report import circuit_summary as export_summary
+from qrnn_tfq.export.report import circuit_time_ns
 from qrnn_tfq.hardware.cell import HardwareCell, sequence_circuit, step_moments
 from qrnn_tfq.hardware.devices import hardware_device, noise_properties, two_qubit_gate
 from qrnn_tfq.hardware.layout import walk
 
-__all__ = ["circuit_duration_ns", "circuit_summary", "gate_duration_ns", "gate_set", "gate_times_ns", "step_counts"]
+__all__ = ["NoiseDurations", "circuit_duration_ns", "circuit_summary", "gate_set", "gate_times_ns", "step_counts",
+           "two_qubit_counts"]
 
 
 def gate_times_ns(device: str) -> dict[str, float]:
@@ -30,25 +32,32 @@ def gate_times_ns(device: str) -> dict[str, float]:
     return {kind.__name__: float(ns) for kind, ns in noise_properties(device).gate_times_ns.items()}
 
 
-def gate_duration_ns(op: cirq.Operation, device: str) -> float:
-    """Nanoseconds of `op` on `device` (its gate class, or the nearest base class, in `gate_times_ns`).
+class NoiseDurations:
+    """The durations of `device`'s noise properties, as `qrnn_tfq.export.report.circuit_time_ns` takes them."""
 
-    Raises:
-        ValueError: the device's noise properties give no duration for the gate.
-    """
-    gate = op.untagged.gate
-    if isinstance(gate, cirq.ZPowGate) and not any(isinstance(t, cirq_google.PhysicalZTag) for t in op.tags):
-        return 0.0
-    times = noise_properties(device).gate_times_ns
-    for kind in type(gate).__mro__:
-        if kind in times:
-            return float(times[kind])
-    raise ValueError(f"{device} has no duration for {op!r} (gate_times_ns knows {[k.__name__ for k in times]}).")
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.times = noise_properties(device).gate_times_ns
+
+    def duration(self, op: cirq.Operation) -> float:
+        """Nanoseconds of `op` (its gate class, or the nearest base class, in `gate_times_ns`).
+
+        Raises:
+            ValueError: the device's noise properties give no duration for the gate.
+        """
+        gate = op.untagged.gate
+        if isinstance(gate, cirq.ZPowGate) and not any(isinstance(t, cirq_google.PhysicalZTag) for t in op.tags):
+            return 0.0
+        for kind in type(gate).__mro__:
+            if kind in self.times:
+                return float(self.times[kind])
+        raise ValueError(f"{self.device} has no duration for {op!r} (gate_times_ns knows "
+                         f"{[k.__name__ for k in self.times]}).")
 
 
 def circuit_duration_ns(circuit: cirq.AbstractCircuit, device: str) -> float:
     """Run time of one shot of `circuit` on `device`: the sum over moments of the longest gate's duration."""
-    return float(sum(max((gate_duration_ns(op, device) for op in moment), default=0.0) for moment in circuit))
+    return circuit_time_ns(circuit, NoiseDurations(device))
 
 
 def gate_set(circuit: cirq.AbstractCircuit) -> list[str]:
@@ -58,8 +67,7 @@ def gate_set(circuit: cirq.AbstractCircuit) -> list[str]:
 
 def circuit_summary(circuit: cirq.AbstractCircuit, device: str) -> dict[str, Any]:
     """`gate_counts` of `circuit`, its gate set and the run time per shot on `device` (us)."""
-    return {**gate_counts(circuit), "gate_set": gate_set(circuit),
-            "time_per_shot_us": circuit_duration_ns(circuit, device) / 1000.0}
+    return {**export_summary(circuit, NoiseDurations(device)), "gate_set": gate_set(circuit)}
 
 
 def step_counts(cell: HardwareCell) -> dict[str, dict[str, Any]]:
@@ -75,3 +83,10 @@ def step_counts(cell: HardwareCell) -> dict[str, dict[str, Any]]:
     for row in rows.values():
         row["two_qubit_gate"] = two_qubit_gate(cell.device)
     return rows
+
+
+def two_qubit_counts(cell: HardwareCell) -> dict[str, object]:
+    """Native two-qubit gates of a step without and with a readout, and of the readout alone (compiled, placed)."""
+    rows = step_counts(cell)
+    step, scored = rows["unscored"]["two_qubit"], rows["scored"]["two_qubit"]
+    return {"gate": two_qubit_gate(cell.device), "step": step, "scored_step": scored, "readout": scored - step}

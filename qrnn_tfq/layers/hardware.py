@@ -25,10 +25,11 @@ import cirq
 import numpy as np
 import tensorflow as tf
 
-from qrnn_tfq.hardware.cell import HardwareCell, resolver, sequence_circuit, two_qubit_counts
+from qrnn_tfq.hardware.cell import HardwareCell, device_circuit
 from qrnn_tfq.hardware.devices import noise_model
 from qrnn_tfq.hardware.engine import DensityMatrixEngine
 from qrnn_tfq.hardware.program import sequence_program
+from qrnn_tfq.hardware.report import two_qubit_counts
 
 _keras = tf.keras
 
@@ -118,8 +119,7 @@ class HardwareQRNN(_keras.layers.Layer):
             raise ValueError(f"`input_bits` must be {len(self.scored)} bits (0 or 1), got {input_bits!r}.")
         if not self.built:
             self.build(tf.TensorShape([None, len(self.scored)]))
-        symbolic = sequence_circuit(self.cell, self.scored)
-        return cirq.resolve_parameters(symbolic, resolver(self.cell, self.kernel.numpy(), bits))
+        return device_circuit(self.cell, self.scored, self.kernel.numpy(), bits)
 
     def compute_output_shape(self, input_shape: Any) -> tf.TensorShape:
         return tf.TensorShape([input_shape[0], self.readouts])

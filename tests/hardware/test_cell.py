@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from qrnn_tfq.hardware.cell import HardwareCell, native_cz, resolver, sequence_circuit, step_moments, two_qubit_counts
+from qrnn_tfq.hardware.cell import HardwareCell, native_cz, resolver, sequence_circuit, step_moments
 from qrnn_tfq.hardware.devices import hardware_device
 from qrnn_tfq.hardware.layout import walk
+from qrnn_tfq.hardware.report import two_qubit_counts
 
 Y = np.array([[0, -1j], [1j, 0]])
 Z = np.diag([1.0, -1.0])

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from cirq.devices.noise_utils import OpIdentifier
 
-from qrnn_tfq.export.noisy import calibrated_noise_model
 from qrnn_tfq.hardware import devices
 
 A, B, C = cirq.GridQubit(6, 0), cirq.GridQubit(6, 1), cirq.GridQubit(6, 2)  # Willow's longest row
@@ -91,7 +90,9 @@ def test_rainbow_scale_one_is_noisy_py_model():
         cirq.SQRT_ISWAP_INV(RAINBOW_A, RAINBOW_B), cirq.measure(RAINBOW_A, RAINBOW_B, key="m"),
     )  # fmt: skip
     ours = _noisy_density_matrix(devices.noise_model("rainbow"), circuit)
-    theirs = _noisy_density_matrix(calibrated_noise_model("rainbow"), circuit)
+    cirqs = cirq_google.NoiseModelFromGoogleNoiseProperties(cirq_google.engine.noise_properties_from_calibration(
+        cirq_google.engine.load_median_device_calibration("rainbow")))  # what noisy.py built before it delegated
+    theirs = _noisy_density_matrix(cirqs, circuit)
     np.testing.assert_allclose(ours, theirs, atol=1e-12)
     ideal = cirq.final_density_matrix(cirq.drop_terminal_measurements(circuit), dtype=np.complex128)
     assert np.abs(ours - ideal).max() > 1e-3  # the model does add noise

@@ -28,7 +28,7 @@ from data.bit_tasks import bit_task
 from qrnn_tfq.atomic import atomic_write
 from qrnn_tfq.export.files import write_circuit_files
 from qrnn_tfq.hardware import report as reports
-from qrnn_tfq.hardware.cell import HardwareCell, resolver, sequence_circuit
+from qrnn_tfq.hardware.cell import HardwareCell, device_circuit
 from qrnn_tfq.hardware.devices import SCALE_RANGE, hardware_device, noise_figures
 from qrnn_tfq.hardware.estimate import shot_estimate
 from train.core.hardware_runs import PROGRAM, TEST_SEED, make_layer
@@ -61,13 +61,12 @@ def refuse_options(args: argparse.Namespace, options: dict[str, str], kind: str)
             refuse(f"{option} does not apply to {kind}.")
 
 
-def device_circuit(cell: HardwareCell, scored: np.ndarray, weights: np.ndarray, bits: np.ndarray) -> cirq.Circuit:
-    """The resolved sequence circuit on `cell.device`, validated; refuses a device that cannot hold it."""
+def validated_circuit(cell: HardwareCell, scored: np.ndarray, weights: np.ndarray, bits: np.ndarray) -> cirq.Circuit:
+    """`device_circuit` on `cell.device`, validated; refuses a device that cannot hold it."""
     try:
-        symbolic = sequence_circuit(cell, scored)
+        circuit = device_circuit(cell, scored, weights, bits)
     except ValueError as error:
         refuse(f"--device {cell.device} cannot hold this protocol: {error}")
-    circuit = cirq.resolve_parameters(symbolic, resolver(cell, weights, bits))
     try:
         hardware_device(cell.device).validate_circuit(circuit)
     except ValueError as error:
@@ -118,7 +117,7 @@ def export(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, An
     seed, task, length = settings["training"]["seed"], settings["task"], settings["length"]
     data = bit_task(task, args.sequence + 1, length=length, seed=TEST_SEED + seed)
     bits, scored = data.inputs[args.sequence].astype(np.int64), data.scored
-    circuit = device_circuit(cell, scored, weights, bits)
+    circuit = validated_circuit(cell, scored, weights, bits)
 
     os.makedirs(args.out, exist_ok=True)
     written = write_circuit_files(args.out, "sequence_device", circuit)
