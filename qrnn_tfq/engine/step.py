@@ -117,20 +117,49 @@ def choose_words(
 ) -> tf.Tensor:
     """The word to measure (SPEC section 4): the target, or at scored steps a sample or argmax.
 
-    Sampling runs in float32 (float64 stays float64): TensorFlow's sampler takes neither
-    float16 nor bfloat16, and float16's floor (6e-5) would lift the rarest words' odds.
+    A sample is drawn by inverse transform, in float64: the first word whose cumulative
+    probability exceeds a uniform draw `u` times the total, `u` from `seed`
+    (`uniform_draws`). Every engine draws this way from the same `u`
+    (`step_uniforms`), so the engines measure the same words for the same seed; a sample
+    whose distribution is all zero (a dead postselection) measures the last word.
     """
     if measurement == "target":
         return target
     if measurement == "argmax":
         chosen = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
     elif measurement == "sample":
-        probabilities = tf.cast(probabilities, tf.float64 if probabilities.dtype == tf.float64 else tf.float32)
-        logits = tf.math.log(tf.maximum(probabilities, state_ops.tiny(probabilities.dtype)))
-        chosen = tf.random.stateless_categorical(logits, 1, seed=seed, dtype=tf.int32)[:, 0]
+        chosen = inverse_transform(probabilities, uniform_draws(tf.shape(probabilities)[:1], seed))
     else:
         raise ValueError(f"`measurement` must be one of {MEASUREMENTS}, got {measurement!r}.")
     return tf.where(scored, chosen, target)
+
+
+def uniform_draws(shape: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """float64 draws in [0, 1) on a grid of 2^-32, from 32 random bits each.
+
+    From the bits, not `stateless_uniform`'s floats: XLA and TensorFlow's kernels draw the
+    same bits but turn them into different floats, and the engines must agree.
+    """
+    bits = tf.random.stateless_uniform(shape, seed=seed, minval=None, maxval=None, dtype=tf.uint32, alg="philox")
+    return tf.cast(bits, tf.float64) * 2.0**-32
+
+
+def inverse_transform(probabilities: tf.Tensor, uniform: tf.Tensor) -> tf.Tensor:
+    """(B,) words drawn from (B, 2^I) probabilities (not necessarily summing to 1) by (B,) draws in [0, 1)."""
+    cumulative = tf.cumsum(tf.cast(probabilities, tf.float64), axis=-1)
+    below = tf.cast(cumulative <= uniform[:, None] * cumulative[:, -1:], tf.int32)
+    return tf.minimum(tf.reduce_sum(below, axis=-1), tf.shape(probabilities)[-1] - 1)
+
+
+@tf.function(reduce_retracing=True, autograph=False)
+def step_uniforms(seed: tf.Tensor, shape: tf.Tensor) -> tf.Tensor:
+    """(B, T) float64 draws of a sampled sequence: column t is what `choose_words` draws
+    at step t, whose seed is `stateless_fold_in(seed, t)` (`scan_sequence`)."""
+
+    def column(t: tf.Tensor) -> tf.Tensor:
+        return uniform_draws(shape[:1], tf.random.experimental.stateless_fold_in(seed, t))
+
+    return tf.transpose(tf.map_fn(column, tf.range(shape[1]), fn_output_signature=tf.float64))
 
 
 def step_batch_last(config: QRNNConfig, factors: NeuronFactors, request: StepRequest) -> StepOutputs:

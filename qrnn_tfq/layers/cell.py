@@ -152,7 +152,10 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
         measurement: "argmax" (default: deterministic predictions) or "sample" (the
             paper's metric), the evaluation-time choice at scored steps.
         seed: seeds the initialisers and the sampling.
-        engine: name of the simulation engine.
+        engine: the simulation engine (`qrnn_tfq.layers.engines`): "auto" (default: the
+            fused C++ op, "native", when it is built, else "state_vector"), "native",
+            "state_vector" (XLA; the reference, and the engine for GPUs and
+            `jit_compile=True`) or "tfq". `engine_name` says which one runs.
         amplification: rounds of fixed-point amplitude amplification replacing each
             neuron's postselection (SPEC section 8; 0, the default, is ideal postselection).
             The state is then complex (`final_state` too); needs `order >= 1`.
@@ -188,7 +191,7 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
         work_stddev: float = 0.01,
         measurement: str = "argmax",
         seed: int | None = None,
-        engine: str = "state_vector",
+        engine: str = "auto",
         shots: int | None = None,
         noise: float = 0.0,
         **kwargs: Any,
@@ -212,6 +215,7 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
         options = {name: value for name, value, default in (("shots", shots, None), ("noise", noise, 0)) if value != default}
         if options and engine != "tfq":
             raise ValueError(f"`shots` and `noise` need engine='tfq', got engine={engine!r} with {options}.")
+        self.engine_choice = engine  # as asked ("auto" stays "auto" in `get_config`)
         self.engine = get_engine(engine, **options)
         self.engine.check_config(self.config)
         self.shots, self.noise = shots, noise
@@ -290,7 +294,12 @@ class QRNNCell(_keras.__internal__.layers.BaseRandomLayer):
     @property
     def options(self) -> dict[str, Any]:
         """The constructor arguments besides the topology (`LAYER_OPTIONS`), as `get_config` gives them."""
-        return {name: self.engine.name if name == "engine" else getattr(self, name) for name in LAYER_OPTIONS}
+        return {name: self.engine_choice if name == "engine" else getattr(self, name) for name in LAYER_OPTIONS}
+
+    @property
+    def engine_name(self) -> str:
+        """The engine this cell runs on: "native", "state_vector" or "tfq" ("auto" resolved)."""
+        return self.engine.name
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), **dataclasses.asdict(self.config), **self.options}

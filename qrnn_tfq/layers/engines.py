@@ -1,24 +1,52 @@
 """The engines a layer can run on, by name (the layers' `engine` argument).
 
-"state_vector" is `qrnn_tfq.engine.StateVectorEngine`; "tfq" is
-`qrnn_tfq.tfq.TFQEngine`, imported only when first asked for, since it imports
-TensorFlow Quantum, which the state-vector engine does not need. Both engines sit below
-this module: neither imports the other, nor this registry.
+- "auto" (the default): "native" when its op is built and loads and TensorFlow sees no
+  GPU, else "state_vector", saying once, in one line, why the native engine is not used.
+- "native": `qrnn_tfq.native.NativeEngine`, the fused C++ op (CPU; not inside XLA).
+- "state_vector": `qrnn_tfq.engine.StateVectorEngine`, the XLA-compiled TensorFlow
+  engine: the reference the native one is tested against, and the GPU path.
+- "tfq": `qrnn_tfq.tfq.TFQEngine`, TensorFlow Quantum (the coherent recurrence).
+
+The native and TFQ engines are imported only when first asked for. The engines sit below
+this module: none imports another, nor this registry.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any
 
 from qrnn_tfq.engine import Engine, StateVectorEngine
 
-ENGINE_NAMES = ("state_vector", "tfq")
+ENGINE_NAMES = ("auto", "native", "state_vector", "tfq")
+_LOG = logging.getLogger("qrnn_tfq")
 
 
 def engine_names() -> list[str]:
     """The names `get_engine` accepts."""
     return list(ENGINE_NAMES)
+
+
+def resolve_engine_name(name: str) -> str:
+    """The engine "auto" stands for on this machine ("native" or "state_vector"); other names as they are."""
+    if name != "auto":
+        return name
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    from qrnn_tfq import native  # pylint: disable=import-outside-toplevel  (loads the op on first use)
+
+    if tf.config.list_physical_devices("GPU"):
+        return "state_vector"  # the native op has CPU kernels only
+    if native.available():
+        return "native"
+    _say_fallback_once(native.unavailable_reason())
+    return "state_vector"
+
+
+@functools.cache
+def _say_fallback_once(reason: str) -> None:
+    _LOG.warning("qrnn_tfq: running on the XLA engine (state_vector): %s.", reason)
 
 
 def get_engine(name: str, **options: Any) -> Engine:
@@ -30,10 +58,11 @@ def get_engine(name: str, **options: Any) -> Engine:
 
     Raises:
         ValueError: an unknown `name`, or options the engine refuses.
+        RuntimeError: "native" when its op is not built or does not load (with the reason).
     """
     if name not in ENGINE_NAMES:
         raise ValueError(f"`engine` must be one of {engine_names()}, got {name!r}.")
-    return _shared_engine(name, tuple(sorted(options.items())))
+    return _shared_engine(resolve_engine_name(name), tuple(sorted(options.items())))
 
 
 @functools.cache
@@ -42,4 +71,8 @@ def _shared_engine(name: str, options: tuple[tuple[str, Any], ...]) -> Engine:
         from qrnn_tfq.tfq.engine import TFQEngine  # pylint: disable=import-outside-toplevel  (TFQ on demand)
 
         return TFQEngine(**dict(options))
+    if name == "native":
+        from qrnn_tfq.native.engine import NativeEngine  # pylint: disable=import-outside-toplevel  (the op on demand)
+
+        return NativeEngine(**dict(options))
     return StateVectorEngine(**dict(options))

@@ -154,7 +154,7 @@ class QRNN(_keras.layers.RNN):
         work_stddev: float = 0.01,
         measurement: str = "argmax",
         seed: int | None = None,
-        engine: str = "state_vector",
+        engine: str = "auto",
         shots: int | None = None,
         noise: float = 0.0,
         return_sequences: bool = True,
@@ -183,6 +183,11 @@ class QRNN(_keras.layers.RNN):
     def qrnn_config(self) -> QRNNConfig:
         """The cell's `QRNNConfig`."""
         return self.cell.config
+
+    @property
+    def engine_name(self) -> str:
+        """The engine the layer runs on: "native", "state_vector" or "tfq" ("auto" resolved)."""
+        return self.cell.engine_name
 
     def build(self, input_shape: Any) -> None:
         if not self.cell.built:

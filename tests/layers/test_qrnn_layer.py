@@ -200,7 +200,7 @@ def test_bad_layer_arguments():
         QRNN(workspace_lanes=3, io_lanes=2, measurement="mode")
     with pytest.raises(ValueError, match="`phi_stddev` must be a finite number >= 0, got -1"):
         QRNN(workspace_lanes=3, io_lanes=2, phi_stddev=-1)
-    with pytest.raises(ValueError, match="`engine` must be one of \\['state_vector', 'tfq'\\], got 'gpu'"):
+    with pytest.raises(ValueError, match="`engine` must be one of \\['auto', 'native', 'state_vector', 'tfq'\\], got 'gpu'"):
         QRNN(workspace_lanes=3, io_lanes=2, engine="gpu")
     with pytest.raises(ValueError, match="does not support `stateful=True`"):
         QRNN(workspace_lanes=3, io_lanes=2, stateful=True)

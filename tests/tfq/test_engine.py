@@ -190,7 +190,7 @@ def test_errors_name_the_bad_value():
         TFQEngine(shots=0)
     with pytest.raises(ValueError, match=r"`noise` must be a depolarizing probability in \[0, 1\), got 1.5"):
         get_engine("tfq", noise=1.5)
-    with pytest.raises(ValueError, match=r"`engine` must be one of \['state_vector', 'tfq'\], got 'qsim'"):
+    with pytest.raises(ValueError, match=r"`engine` must be one of \['auto', 'native', 'state_vector', 'tfq'\], got 'qsim'"):
         get_engine("qsim")
 
 

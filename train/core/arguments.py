@@ -153,8 +153,9 @@ def add_model_arguments(parser: argparse.ArgumentParser, defaults: Defaults | De
                        help="postselected (the paper's QRNN) or coherent (SPEC section 8: order-0 neurons, nothing "
                             "measured; --order then defaults to 0) (default postselected)")
     group.add_argument("--engine", choices=ENGINES,
-                       help="simulator: state_vector, or tfq (TensorFlow Quantum's layers; coherent recurrence only) "
-                            "(default state_vector)")
+                       help="simulator: auto (native when its op is built, else state_vector), native (the fused "
+                            "C++ op), state_vector (XLA), or tfq (TensorFlow Quantum's layers; coherent recurrence "
+                            "only) (default auto)")
     group.add_argument("--shots", type=positive_int,
                        help="with --engine tfq: estimate every word probability from this many measurements per "
                             "Z string (default: exact)")

@@ -177,7 +177,7 @@ class RunConfig:
                                      **{k: options.pop(k) for k in list(options) if k in TOPOLOGY_FIELDS})
         layer_options = dict(
             theta_stddev=self.theta_stddev, phi_stddev=self.phi_stddev, work_stddev=self.work_stddev,
-            engine=self.engine or "state_vector", shots=self.shots, noise=self.noise or 0.0,
+            engine=self.engine or "auto", shots=self.shots, noise=self.noise or 0.0,
         )
         return qrnn_tfq.QRNN(config, **{**layer_options, **options})
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import math
 import os
 from typing import Any, Callable, ContextManager, Mapping, Sequence
@@ -283,6 +284,19 @@ class Trained:
     resumed_from: int | None
 
 
+ENGINE_LINES = {
+    "native": "native (the fused C++ op, qrnn_tfq/native)",
+    "state_vector": "state_vector (XLA-compiled TensorFlow)",
+    "tfq": "tfq (TensorFlow Quantum)",
+}
+
+
+@functools.cache
+def say_engine(name: str) -> None:
+    """Print once per program which engine the QRNN runs on."""
+    print(f"engine: {ENGINE_LINES.get(name, name)}", flush=True)
+
+
 def train_member(run: RunConfig, *, seed: int, folder: str, config: Mapping[str, Any], io_lanes: int,
                  sample_batch: Callable[[int], Any], validation_batch: Any, distribution: Distribution,
                  callbacks: Sequence[Any] | None, member: str | None, description: str, accuracy: bool = False,
@@ -307,6 +321,8 @@ def train_member(run: RunConfig, *, seed: int, folder: str, config: Mapping[str,
     if isinstance(model, RecurrentBaseline):
         print(f"{model.kind} baseline (hidden {model.hidden}, {model.encoding} input): {model.num_parameters} parameters",
               flush=True)
+    elif distribution.chief:
+        say_engine(model.layer.engine_name)
     resumed_from = resume(trainer, folder, config, run.resume_from) if run.resume else None
     if start is not None and resumed_from is None:
         start(model)

@@ -1,0 +1,257 @@
+// The QRNN recurrence of one sample, fused (SPEC sections 2-4): every neuron of every
+// step applied in place to a state small enough to stay in the core's cache, forward and
+// backward. Pure C++ templates over the amplitude type (float, double, and complex for
+// amplified neurons, SPEC section 8); `ops.cc` wraps them as TensorFlow ops.
+//
+// The arithmetic follows the TensorFlow engine (qrnn_tfq/engine/step.py) operation for
+// operation, so that the two agree to float round-off: the same neuron order, the same
+// renormalisation points (every `interval` neurons), the same floors (`tiny` for the
+// renormalisation, `sqrt(tiny)` for the word distribution and the postselection), and
+// the same adjoints (qrnn_tfq/engine/state_ops.py, backward.py). Gradients follow
+// TensorFlow's convention for complex numbers: dL/dRe z + i dL/dIm z.
+#ifndef QRNN_TFQ_NATIVE_SEQUENCE_H_
+#define QRNN_TFQ_NATIVE_SEQUENCE_H_
+
+#include <cmath>
+#include <complex>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+namespace qrnn {
+
+template <class T> struct Real { using type = T; };
+template <class R> struct Real<std::complex<R>> { using type = R; };
+
+inline float conj_(float x) { return x; }
+inline double conj_(double x) { return x; }
+template <class R> inline std::complex<R> conj_(std::complex<R> x) { return std::conj(x); }
+inline float abs2(float x) { return x * x; }
+inline double abs2(double x) { return x * x; }
+template <class R> inline R abs2(std::complex<R> x) { return x.real() * x.real() + x.imag() * x.imag(); }
+inline float re(float x) { return x; }
+inline double re(double x) { return x; }
+template <class R> inline R re(std::complex<R> x) { return x.real(); }
+
+enum Measurement { kTarget = 0, kSample = 1, kArgmax = 2 };
+
+// One operation of the workspace stages, in the order the TensorFlow engine applies them.
+struct Operation {
+  enum Kind { kRotate, kNeuron, kNormalize } kind;
+  int lane;   // the target lane (mixes)
+  int index;  // kRotate: (stage - 1) * W + lane into work_cos/work_sin; kNeuron: the neuron
+};
+
+// The topology and the factors of one forward pass, shared by every sample.
+template <class T> struct Cell {
+  using R = typename Real<T>::type;
+  int lanes = 0;      // W, workspace lanes
+  int stages = 0;     // S, work stages
+  int words = 0;      // 2^I
+  int interval = 1;   // neurons between renormalisations
+  bool coherent = false;
+  const T* table = nullptr;     // (words, N_ws, 2, 2^(W-1)): [c, s] of each workspace neuron, by input word
+  const T* gains = nullptr;     // (words, 2^W) output stage factor of each word's branch
+  const R* gain2 = nullptr;     // (words, 2^W) |gains|^2
+  const T* work_cos = nullptr;  // (S, W)
+  const T* work_sin = nullptr;  // (S, W)
+
+  int size() const { return 1 << lanes; }
+  int half() const { return 1 << (lanes - 1); }
+  int neurons() const { return lanes * (stages + 1); }
+  int64_t row() const { return int64_t(neurons()) * 2 * half(); }
+  std::vector<Operation> plan;  // workspace_plan(lanes, stages, interval)
+};
+
+// Gradient accumulators of one thread's block of samples.
+template <class T> struct Grads {
+  std::vector<T> table, gains, work_cos, work_sin;
+  explicit Grads(const Cell<T>& cell)
+      : table(cell.words * cell.row()), gains(int64_t(cell.words) * cell.size()),
+        work_cos(cell.stages * cell.lanes), work_sin(cell.stages * cell.lanes) {}
+};
+
+template <class R> inline R tiny() { return std::numeric_limits<R>::min(); }
+
+// a0' = c a0 - s a1, a1' = s a0 + c a1 on the pairs (a[lo], b[lo]), lo < stride: factors
+// per branch (kShared false: c[lo], s[lo]) or one pair for all (kShared: c[0], s[0]).
+template <class T, bool kShared, int kStride>
+inline void mix_block(T* a, T* b, const T* c, const T* s, int stride) {
+  const int count = kStride > 0 ? kStride : stride;
+#pragma omp simd
+  for (int lo = 0; lo < count; ++lo) {
+    const T cc = kShared ? c[0] : c[lo], ss = kShared ? s[0] : s[lo], a0 = a[lo], a1 = b[lo];
+    a[lo] = cc * a0 - ss * a1;
+    b[lo] = ss * a0 + cc * a1;
+  }
+}
+
+template <class T, bool kShared, int kStride>
+inline void mix_lane(T* psi, int lanes, int lane, const T* c, const T* s) {
+  const int stride = 1 << (lanes - 1 - lane), blocks = 1 << lane;
+  for (int hi = 0; hi < blocks; ++hi) {
+    const int k = kShared ? 0 : hi * stride;
+    mix_block<T, kShared, kStride>(psi + 2 * hi * stride, psi + (2 * hi + 1) * stride, c + k, s + k, stride);
+  }
+}
+
+// `mix` on `lane` of a (2^lanes,) state, lane 0 the most significant bit: the pairs are
+// runs of `stride = 2^(lanes-1-lane)` amplitudes; short runs get loops of known length.
+template <class T, bool kShared>
+inline void mix(T* psi, int lanes, int lane, const T* c, const T* s) {
+  switch (lanes - 1 - lane) {
+    case 0: return mix_lane<T, kShared, 1>(psi, lanes, lane, c, s);
+    case 1: return mix_lane<T, kShared, 2>(psi, lanes, lane, c, s);
+    case 2: return mix_lane<T, kShared, 4>(psi, lanes, lane, c, s);
+    default: return mix_lane<T, kShared, 0>(psi, lanes, lane, c, s);
+  }
+}
+
+// The adjoint of `mix` at input (a, b) (kept): g <- mix(g, conj c, -conj s), and
+// d_c += conj(a0) g0 + conj(a1) g1, d_s += conj(a0) g1 - conj(a1) g0 per branch (or summed
+// into dc[0], ds[0] when the factors are shared).
+template <class T, bool kShared, int kStride>
+inline void mix_adjoint_block(const T* a, const T* b, T* g0p, T* g1p, const T* c, const T* s, T* dc, T* ds, int stride) {
+  const int count = kStride > 0 ? kStride : stride;
+  if constexpr (kShared) {
+    const T cc = conj_(c[0]), ss = conj_(s[0]);
+    T dc_sum = T(0), ds_sum = T(0);
+    if constexpr (std::is_floating_point_v<T>) {
+#pragma omp simd reduction(+ : dc_sum, ds_sum)
+      for (int lo = 0; lo < count; ++lo) {
+        const T a0 = a[lo], a1 = b[lo], g0 = g0p[lo], g1 = g1p[lo];
+        dc_sum += a0 * g0 + a1 * g1;
+        ds_sum += a0 * g1 - a1 * g0;
+        g0p[lo] = cc * g0 + ss * g1;
+        g1p[lo] = cc * g1 - ss * g0;
+      }
+    } else {
+      for (int lo = 0; lo < count; ++lo) {
+        const T a0 = conj_(a[lo]), a1 = conj_(b[lo]), g0 = g0p[lo], g1 = g1p[lo];
+        dc_sum += a0 * g0 + a1 * g1;
+        ds_sum += a0 * g1 - a1 * g0;
+        g0p[lo] = cc * g0 + ss * g1;
+        g1p[lo] = cc * g1 - ss * g0;
+      }
+    }
+    dc[0] += dc_sum;
+    ds[0] += ds_sum;
+  } else {
+#pragma omp simd
+    for (int lo = 0; lo < count; ++lo) {
+      const T a0 = conj_(a[lo]), a1 = conj_(b[lo]), g0 = g0p[lo], g1 = g1p[lo];
+      const T cc = conj_(c[lo]), ss = conj_(s[lo]);
+      dc[lo] += a0 * g0 + a1 * g1;
+      ds[lo] += a0 * g1 - a1 * g0;
+      g0p[lo] = cc * g0 + ss * g1;
+      g1p[lo] = cc * g1 - ss * g0;
+    }
+  }
+}
+
+template <class T, bool kShared, int kStride>
+inline void mix_adjoint_lane(const T* psi, T* g, int lanes, int lane, const T* c, const T* s, T* dc, T* ds) {
+  const int stride = 1 << (lanes - 1 - lane), blocks = 1 << lane;
+  for (int hi = 0; hi < blocks; ++hi) {
+    const int k = kShared ? 0 : hi * stride, i0 = 2 * hi * stride, i1 = i0 + stride;
+    mix_adjoint_block<T, kShared, kStride>(psi + i0, psi + i1, g + i0, g + i1, c + k, s + k, dc + k, ds + k, stride);
+  }
+}
+
+template <class T, bool kShared>
+inline void mix_adjoint(const T* psi, T* g, int lanes, int lane, const T* c, const T* s, T* dc, T* ds) {
+  switch (lanes - 1 - lane) {
+    case 0: return mix_adjoint_lane<T, kShared, 1>(psi, g, lanes, lane, c, s, dc, ds);
+    case 1: return mix_adjoint_lane<T, kShared, 2>(psi, g, lanes, lane, c, s, dc, ds);
+    case 2: return mix_adjoint_lane<T, kShared, 4>(psi, g, lanes, lane, c, s, dc, ds);
+    default: return mix_adjoint_lane<T, kShared, 0>(psi, g, lanes, lane, c, s, dc, ds);
+  }
+}
+
+template <class T> inline typename Real<T>::type norm2(const T* psi, int n) {
+  typename Real<T>::type total = 0;
+#pragma omp simd reduction(+ : total)
+  for (int i = 0; i < n; ++i) total += abs2(psi[i]);
+  return total;
+}
+
+// Rescale to unit norm (0 below `tiny`, as state_ops.normalize); returns the scale.
+template <class T> inline typename Real<T>::type normalize(T* psi, int n, typename Real<T>::type* success) {
+  using R = typename Real<T>::type;
+  const R total = norm2(psi, n);
+  const R scale = total > tiny<R>() ? R(1) / std::sqrt(total) : R(0);
+  for (int i = 0; i < n; ++i) psi[i] *= scale;
+  *success *= total;
+  return scale;
+}
+
+// SPEC section 3 steps 1-4: the input stage, then per work stage the rotations and the
+// neurons, renormalised after every `interval` neurons and once at the end.
+inline std::vector<Operation> workspace_plan(int lanes, int stages, int interval) {
+  std::vector<Operation> plan;
+  int neuron = 0;
+  for (int stage = 0; stage <= stages; ++stage) {
+    if (stage > 0)
+      for (int lane = 0; lane < lanes; ++lane) plan.push_back({Operation::kRotate, lane, (stage - 1) * lanes + lane});
+    for (int lane = 0; lane < lanes; ++lane) {
+      plan.push_back({Operation::kNeuron, lane, neuron});
+      if (++neuron % interval == 0) plan.push_back({Operation::kNormalize, 0, 0});
+    }
+  }
+  if (neuron % interval != 0) plan.push_back({Operation::kNormalize, 0, 0});
+  return plan;
+}
+
+// The workspace stages on `psi` in place, for input word `x`. With `saved` (one state per
+// operation) and `scales` (one per operation) it keeps what the backward needs.
+template <class T>
+void workspace_stages(const Cell<T>& cell, int x, T* psi, typename Real<T>::type* success, T* saved,
+                      typename Real<T>::type* scales) {
+  const int n = cell.size(), half = cell.half();
+  const T* row = cell.table + x * cell.row();
+  for (size_t op = 0; op < cell.plan.size(); ++op) {
+    const Operation& o = cell.plan[op];
+    if (saved) std::memcpy(saved + int64_t(op) * n, psi, sizeof(T) * n);
+    if (o.kind == Operation::kRotate) {
+      mix<T, true>(psi, cell.lanes, o.lane, cell.work_cos + o.index, cell.work_sin + o.index);
+    } else if (o.kind == Operation::kNeuron) {
+      mix<T, false>(psi, cell.lanes, o.lane, row + (2 * o.index) * half, row + (2 * o.index + 1) * half);
+    } else {
+      const auto scale = normalize(psi, n, success);
+      if (scales) scales[op] = scale;
+    }
+  }
+}
+
+// The adjoint of `workspace_stages` from the kept states: `g` (the gradient of the stages'
+// output) becomes the gradient of their input; the factors' gradients are added to `grads`.
+template <class T>
+void workspace_adjoint(const Cell<T>& cell, int x, const T* saved, const typename Real<T>::type* scales, T* g,
+                       Grads<T>* grads) {
+  using R = typename Real<T>::type;
+  const int n = cell.size(), half = cell.half();
+  const T* row = cell.table + x * cell.row();
+  T* d_row = grads->table.data() + x * cell.row();
+  for (int op = int(cell.plan.size()) - 1; op >= 0; --op) {
+    const Operation& o = cell.plan[op];
+    const T* before = saved + int64_t(op) * n;
+    if (o.kind == Operation::kRotate) {
+      mix_adjoint<T, true>(before, g, cell.lanes, o.lane, cell.work_cos + o.index, cell.work_sin + o.index,
+                           grads->work_cos.data() + o.index, grads->work_sin.data() + o.index);
+    } else if (o.kind == Operation::kNeuron) {
+      mix_adjoint<T, false>(before, g, cell.lanes, o.lane, row + (2 * o.index) * half, row + (2 * o.index + 1) * half,
+                            d_row + (2 * o.index) * half, d_row + (2 * o.index + 1) * half);
+    } else {  // the projection of g off the unit vector, times the scale (state_ops.normalize)
+      const R scale = scales[op];
+      R overlap = 0;
+      for (int i = 0; i < n; ++i) overlap += re(conj_(before[i] * scale) * g[i]);
+      for (int i = 0; i < n; ++i) g[i] = scale * (g[i] - before[i] * scale * overlap);
+    }
+  }
+}
+
+}  // namespace qrnn
+
+#endif  // QRNN_TFQ_NATIVE_SEQUENCE_H_
