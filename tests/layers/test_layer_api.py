@@ -94,7 +94,7 @@ def test_get_config_is_the_config_fields_plus_the_options():
     assert {key: config[key] for key in TOPOLOGY_FIELDS} == dataclasses.asdict(layer.qrnn_config)
     assert {key: config[key] for key in LAYER_OPTIONS} == {
         "theta_stddev": 0.3, "phi_stddev": 0.01, "work_stddev": 0.01, "measurement": "argmax", "seed": 2,
-        "engine": "state_vector", "shots": None, "noise": 0.0,
+        "engine": "auto", "shots": None, "noise": 0.0,
     }
     assert "workspace" not in config and "io_width" not in config and "cell" not in config
     assert QRNN.from_config(config).get_config() == config
