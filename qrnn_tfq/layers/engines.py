@@ -46,7 +46,7 @@ def resolve_engine_name(name: str) -> str:
 
 @functools.cache
 def _say_fallback_once(reason: str) -> None:
-    _LOG.warning("qrnn_tfq: running on the XLA engine (state_vector): %s.", reason)
+    _LOG.warning("running on the XLA engine (state_vector): %s.", reason)
 
 
 def get_engine(name: str, **options: Any) -> Engine:

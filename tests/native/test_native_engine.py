@@ -45,7 +45,7 @@ def test_without_the_op_auto_falls_back_in_one_line_and_native_says_how_to_build
         assert engines.resolve_engine_name("auto") == "state_vector"
         assert engines.resolve_engine_name("auto") == "state_vector"
     assert [r.getMessage() for r in caplog.records] == [
-        "qrnn_tfq: running on the XLA engine (state_vector): the native op is not built (x.so is missing)."]
+        "running on the XLA engine (state_vector): the native op is not built (x.so is missing)."]
     assert qrnn_tfq.QRNN(workspace_lanes=2, io_lanes=2).engine_name == "state_vector"
     engines._shared_engine.cache_clear()
     with pytest.raises(RuntimeError, match=r"engine='native' is unavailable: the native op is not built"):

@@ -36,7 +36,7 @@ template <class T> struct Scratch {
   std::vector<double> cdf;
   Scratch(const Cell<T>& cell, bool backward)
       : psi(cell.size()), grad(backward ? cell.size() : 0),
-        saved(backward ? cell.plan.size() * cell.size() : 0), p2(cell.size()), weights(cell.words),
+        saved(backward ? (cell.plan.size() + 1) * cell.size() : 0), p2(cell.size()), weights(cell.words),
         scales(cell.plan.size()), cdf(cell.words) {}
 };
 

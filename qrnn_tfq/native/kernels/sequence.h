@@ -77,35 +77,37 @@ template <class R> inline R tiny() { return std::numeric_limits<R>::min(); }
 
 // a0' = c a0 - s a1, a1' = s a0 + c a1 on the pairs (a[lo], b[lo]), lo < stride: factors
 // per branch (kShared false: c[lo], s[lo]) or one pair for all (kShared: c[0], s[0]).
+// (out may be in: in place).
 template <class T, bool kShared, int kStride>
-inline void mix_block(T* a, T* b, const T* c, const T* s, int stride) {
+inline void mix_block(const T* a, const T* b, T* a_out, T* b_out, const T* c, const T* s, int stride) {
   const int count = kStride > 0 ? kStride : stride;
 #pragma omp simd
   for (int lo = 0; lo < count; ++lo) {
     const T cc = kShared ? c[0] : c[lo], ss = kShared ? s[0] : s[lo], a0 = a[lo], a1 = b[lo];
-    a[lo] = cc * a0 - ss * a1;
-    b[lo] = ss * a0 + cc * a1;
+    a_out[lo] = cc * a0 - ss * a1;
+    b_out[lo] = ss * a0 + cc * a1;
   }
 }
 
 template <class T, bool kShared, int kStride>
-inline void mix_lane(T* psi, int lanes, int lane, const T* c, const T* s) {
+inline void mix_lane(const T* psi, T* out, int lanes, int lane, const T* c, const T* s) {
   const int stride = 1 << (lanes - 1 - lane), blocks = 1 << lane;
   for (int hi = 0; hi < blocks; ++hi) {
-    const int k = kShared ? 0 : hi * stride;
-    mix_block<T, kShared, kStride>(psi + 2 * hi * stride, psi + (2 * hi + 1) * stride, c + k, s + k, stride);
+    const int k = kShared ? 0 : hi * stride, i0 = 2 * hi * stride, i1 = i0 + stride;
+    mix_block<T, kShared, kStride>(psi + i0, psi + i1, out + i0, out + i1, c + k, s + k, stride);
   }
 }
 
-// `mix` on `lane` of a (2^lanes,) state, lane 0 the most significant bit: the pairs are
-// runs of `stride = 2^(lanes-1-lane)` amplitudes; short runs get loops of known length.
+// `mix` on `lane` of a (2^lanes,) state `psi` into `out` (which may be `psi`), lane 0 the
+// most significant bit: the pairs are runs of `stride = 2^(lanes-1-lane)` amplitudes;
+// short runs get loops of known length.
 template <class T, bool kShared>
-inline void mix(T* psi, int lanes, int lane, const T* c, const T* s) {
+inline void mix(const T* psi, T* out, int lanes, int lane, const T* c, const T* s) {
   switch (lanes - 1 - lane) {
-    case 0: return mix_lane<T, kShared, 1>(psi, lanes, lane, c, s);
-    case 1: return mix_lane<T, kShared, 2>(psi, lanes, lane, c, s);
-    case 2: return mix_lane<T, kShared, 4>(psi, lanes, lane, c, s);
-    default: return mix_lane<T, kShared, 0>(psi, lanes, lane, c, s);
+    case 0: return mix_lane<T, kShared, 1>(psi, out, lanes, lane, c, s);
+    case 1: return mix_lane<T, kShared, 2>(psi, out, lanes, lane, c, s);
+    case 2: return mix_lane<T, kShared, 4>(psi, out, lanes, lane, c, s);
+    default: return mix_lane<T, kShared, 0>(psi, out, lanes, lane, c, s);
   }
 }
 
@@ -177,12 +179,14 @@ template <class T> inline typename Real<T>::type norm2(const T* psi, int n) {
   return total;
 }
 
-// Rescale to unit norm (0 below `tiny`, as state_ops.normalize); returns the scale.
-template <class T> inline typename Real<T>::type normalize(T* psi, int n, typename Real<T>::type* success) {
+// `psi` rescaled to unit norm into `out` (0 below `tiny`, as state_ops.normalize); returns the scale.
+template <class T>
+inline typename Real<T>::type normalize(const T* psi, T* out, int n, typename Real<T>::type* success) {
   using R = typename Real<T>::type;
   const R total = norm2(psi, n);
   const R scale = total > tiny<R>() ? R(1) / std::sqrt(total) : R(0);
-  for (int i = 0; i < n; ++i) psi[i] *= scale;
+#pragma omp simd
+  for (int i = 0; i < n; ++i) out[i] = psi[i] * scale;
   *success *= total;
   return scale;
 }
@@ -205,24 +209,28 @@ inline std::vector<Operation> workspace_plan(int lanes, int stages, int interval
 }
 
 // The workspace stages on `psi` in place, for input word `x`. With `saved` (one state per
-// operation) and `scales` (one per operation) it keeps what the backward needs.
+// operation and one for the result) and `scales` (one per operation) each operation reads
+// its input from `saved` and writes the next one's there, which the backward keeps.
 template <class T>
 void workspace_stages(const Cell<T>& cell, int x, T* psi, typename Real<T>::type* success, T* saved,
                       typename Real<T>::type* scales) {
   const int n = cell.size(), half = cell.half();
   const T* row = cell.table + x * cell.row();
+  if (saved) std::memcpy(saved, psi, sizeof(T) * n);
   for (size_t op = 0; op < cell.plan.size(); ++op) {
     const Operation& o = cell.plan[op];
-    if (saved) std::memcpy(saved + int64_t(op) * n, psi, sizeof(T) * n);
+    const T* in = saved ? saved + int64_t(op) * n : psi;
+    T* out = saved ? saved + int64_t(op + 1) * n : psi;
     if (o.kind == Operation::kRotate) {
-      mix<T, true>(psi, cell.lanes, o.lane, cell.work_cos + o.index, cell.work_sin + o.index);
+      mix<T, true>(in, out, cell.lanes, o.lane, cell.work_cos + o.index, cell.work_sin + o.index);
     } else if (o.kind == Operation::kNeuron) {
-      mix<T, false>(psi, cell.lanes, o.lane, row + (2 * o.index) * half, row + (2 * o.index + 1) * half);
+      mix<T, false>(in, out, cell.lanes, o.lane, row + (2 * o.index) * half, row + (2 * o.index + 1) * half);
     } else {
-      const auto scale = normalize(psi, n, success);
+      const auto scale = normalize(in, out, n, success);
       if (scales) scales[op] = scale;
     }
   }
+  if (saved) std::memcpy(psi, saved + int64_t(cell.plan.size()) * n, sizeof(T) * n);
 }
 
 // The adjoint of `workspace_stages` from the kept states: `g` (the gradient of the stages'
@@ -246,8 +254,11 @@ void workspace_adjoint(const Cell<T>& cell, int x, const T* saved, const typenam
     } else {  // the projection of g off the unit vector, times the scale (state_ops.normalize)
       const R scale = scales[op];
       R overlap = 0;
-      for (int i = 0; i < n; ++i) overlap += re(conj_(before[i] * scale) * g[i]);
-      for (int i = 0; i < n; ++i) g[i] = scale * (g[i] - before[i] * scale * overlap);
+#pragma omp simd reduction(+ : overlap)
+      for (int i = 0; i < n; ++i) overlap += re(conj_(before[i]) * g[i]);
+      overlap *= scale;
+#pragma omp simd
+      for (int i = 0; i < n; ++i) g[i] = scale * (g[i] - before[i] * (scale * overlap));
     }
   }
 }
