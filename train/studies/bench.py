@@ -1,4 +1,4 @@
-"""Benchmark of the engine: `python -m train.studies.bench` (issue: performance).
+"""Benchmark of the engines: `python -m train.studies.bench` (issue: performance).
 
 A tool that measures the library, not part of it (issue 18): it lives with the studies,
 outside `qrnn_tfq`, whose users need none of it; it imports only `qrnn_tfq` (and, inside
@@ -7,8 +7,12 @@ against another checkout's package (an older one kept it as `qrnn_tfq/bench.py`)
 
 Times median-of-N training steps (the Keras train function of `SequenceTaskModel` the
 programs run: forward with teacher forcing, loss, gradient, Adam update with clipping) and evaluation steps (forward only, argmax measurement) on seeded
-random data, after a warm-up; each case runs in a fresh subprocess so that its peak
-memory (max RSS) is its own. Prints a table and one machine-readable `BENCH_JSON` line.
+random data, after a warm-up. Each case runs on every engine of `--engines` (default
+"native" and "state_vector"; "native" is skipped, in one line, where its op is not built),
+each case and engine in a fresh subprocess so that its peak memory (max RSS) is its own;
+per case the table adds the ratios state_vector / native of both steps. A checkout from
+before the engine names (`--compare-with`) runs its default engine for every name. Prints
+a table and one machine-readable `BENCH_JSON` line (a row per case and engine).
 
 `--compare-with CHECKOUT` times the same cases with another checkout's `qrnn_tfq` (say a
 git worktree of an older commit), alternating the two, and prints the speed-up.
@@ -16,6 +20,25 @@ git worktree of an older commit), alternating the two, and prints the speed-up.
 Throughput is counted in amplitude updates: one neuron or rotation touching one
 amplitude of one sample. A training step counts its forward updates only, so its rate
 is comparable with the evaluation rate (the gap is the cost of the gradient).
+
+The roofline probe (`roofline_probe.cc` next to this file, compiled once per run with
+`g++ -O3 -march=native -fopenmp-simd` into a temporary directory; without g++, or if the
+compile fails, a one-line note and no probe column) is the case's forward pass written
+as plainly fast as we know how, to say how far the engines are from the machine: plain
+C++, no TensorFlow, states batch-last (blocks of 8 samples on the vector lanes), the
+whole step fused, every neuron and rotation of the model with per-branch, per-sample
+neuron factors gathered by input word, the renormalisations, and the output stage as
+counted by `Case.amplitude_updates` (output neurons over 2^(W+I) amplitudes, word
+distribution, argmax, postselection). It does what the model's evaluation step does,
+in amount of arithmetic and memory traffic, not its numbers (random factors). It runs
+on ONE core (the engines use every core TensorFlow gives them), the forward only (the
+training step's ideal is about 3x it: the forward, the forward replayed from the kept
+states, and the backward), in float32, without the framework's per-call costs (loss,
+optimizer, Python); a last, partial block of samples costs a full one. `probe_s` is the
+median of a few runs, and `eval_s / probe_s` each engine's distance from it. It is no
+strict lower bound: batch-last, each neuron gathers every sample's factors by its input
+word (about two thirds of the probe's time at mnist's sizes, measured once), which a
+sample-by-sample layout (the native engine's) does not pay.
 """
 
 from __future__ import annotations
@@ -23,6 +46,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import resource
 import shutil
@@ -62,6 +86,7 @@ CASES = {
     "tiny": Case("tiny", 2, 1, 1, 1, steps=5, batch=4),
 }
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout
+DEFAULT_ENGINES = ["native", "state_vector"]
 DEFAULT_CASES = ["mnist", "dna-100", "dna-300", "dna-1000", "qubits-8", "qubits-10", "qubits-12", "qubits-14", "qubits-16"]
 
 
@@ -93,14 +118,44 @@ def _training_step(layer, data, target_words, optimizer):
     return lambda: train_function(iterator)["loss"]
 
 
-def run_case(case: Case, repeats: int, device: str) -> dict:
-    """Time one case in this process; returns its figures."""
+def native_unavailable() -> str:
+    """Why this process cannot run engine="native" ("" when it can, or when its checkout
+    predates the native engine and runs its default engine for every name)."""
+    try:
+        import qrnn_tfq.native as native
+    except ImportError:
+        return ""
+    return "" if native.available() else native.unavailable_reason()
+
+
+def make_layer(case: Case, engine: str):
+    """The case's `QRNN` on `engine`, or, in a checkout that knows no such engine name
+    (`--compare-with`), on its default engine."""
+    import qrnn_tfq
+
+    topology = dict(stages=case.stages, degree=case.degree, order=case.order, seed=0, measurement="argmax")
+    try:
+        return qrnn_tfq.QRNN(workspace_lanes=case.workspace, io_lanes=case.io_width, engine=engine, **topology)
+    except (TypeError, ValueError):  # no `engine` argument, or not this name: the checkout's default
+        pass
+    try:
+        return qrnn_tfq.QRNN(workspace_lanes=case.workspace, io_lanes=case.io_width, **topology)
+    except TypeError:  # a checkout before issue 14 (`--compare-with`): positional workspace, io_width
+        return qrnn_tfq.QRNN(case.workspace, case.io_width, **topology)
+
+
+def run_case(case: Case, repeats: int, device: str, engine: str) -> dict:
+    """Time one case on one engine in this process; returns its figures (or, when the
+    engine cannot run here, {"unavailable": why})."""
     import numpy as np
 
     import qrnn_tfq
     import qrnn_tfq.layers  # bits_to_words (explicit: the package loads its layers lazily)
     import tensorflow as tf
 
+    reason = native_unavailable() if engine == "native" else ""
+    if reason:
+        return {"unavailable": reason}
     rng = np.random.default_rng(0)
     shape = (case.batch, case.steps, case.io_width)
     data = {
@@ -110,11 +165,7 @@ def run_case(case: Case, repeats: int, device: str) -> dict:
     }
     target_words = qrnn_tfq.layers.bits_to_words(data["targets"], case.io_width)
     with tf.device("/GPU:0" if device == "gpu" else "/CPU:0"):
-        topology = dict(stages=case.stages, degree=case.degree, order=case.order, seed=0, measurement="argmax")
-        try:
-            layer = qrnn_tfq.QRNN(workspace_lanes=case.workspace, io_lanes=case.io_width, **topology)
-        except TypeError:  # a checkout before issue 14 (`--compare-with`): positional workspace, io_width
-            layer = qrnn_tfq.QRNN(case.workspace, case.io_width, **topology)
+        layer = make_layer(case, engine)
         optimizer = tf.keras.optimizers.Adam(0.005, global_clipnorm=0.5)
         layer(data, training=True)
         train_step = _training_step(layer, data, target_words, optimizer)
@@ -139,6 +190,8 @@ def run_case(case: Case, repeats: int, device: str) -> dict:
     updates = case.amplitude_updates()
     return {
         **dataclasses.asdict(case),
+        "engine": engine,
+        "engine_run": getattr(layer, "engine_name", "default"),  # what ran ("default": a checkout without names)
         "qubits": case.workspace + case.io_width,
         "train_s": train_s,
         "eval_s": eval_s,
@@ -149,19 +202,94 @@ def run_case(case: Case, repeats: int, device: str) -> dict:
     }
 
 
-def format_table(rows: list[dict]) -> str:
-    header = f"{'case':<10} {'qubits':>6} {'batch':>5} {'steps':>5} {'train s':>9} {'eval s':>9} {'train/eval':>10} {'eval Mupd/s':>11} {'peak GiB':>8}"
-    lines = [header, "-" * len(header)]
+def normalize_interval(order: int) -> int:
+    """Neurons between renormalisations, as `qrnn_tfq.engine.state_ops.normalize_interval`
+    (repeated here: this process does not import TensorFlow, whose memory the measuring
+    subprocesses would inherit in their peak RSS)."""
+    shrink_digits = (2 ** (order + 1) - 1) * math.log10(2.0)
+    return max(1, int(20 // shrink_digits)) if shrink_digits > 0 else 1_000_000
+
+
+def build_probe(directory: str, compiler: str = "g++") -> tuple[str | None, str]:
+    """Compile `roofline_probe.cc` into `directory`: its path and "", or None and why not."""
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "roofline_probe.cc")
+    binary = os.path.join(directory, "roofline_probe")
+    if shutil.which(compiler) is None:
+        return None, f"no roofline probe: {compiler} is not installed"
+    command = [compiler, "-O3", "-march=native", "-fopenmp-simd", "-std=c++17", "-o", binary, source]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        first = (result.stderr.strip().splitlines() or ["no message"])[0]
+        return None, f"no roofline probe: the compile failed ({first})"
+    return binary, ""
+
+
+def run_probe(binary: str, case: Case, runs: int = 3) -> float:
+    """Median seconds of the probe's forward over the case's batch and steps."""
+    sizes = [case.workspace, case.io_width, case.stages, case.steps, case.batch, normalize_interval(case.order)]
+    times = []
+    for _ in range(runs):
+        result = subprocess.run([binary, *map(str, sizes)], capture_output=True, text=True, check=True)
+        times.append(float(result.stdout.split()[0]))
+    return statistics.median(times)
+
+
+def add_case_figures(rows: list[dict], probe_s: dict[str, float]) -> list[dict]:
+    """Each row with its case's probe time, its eval_s / probe_s, and the case's ratios
+    state_vector / native (None where a figure is missing)."""
+    by_case: dict[str, dict[str, dict]] = {}
     for r in rows:
-        lines.append(
-            f"{r['name']:<10} {r['qubits']:>6} {r['batch']:>5} {r['steps']:>5} {r['train_s']:>9.4f} {r['eval_s']:>9.4f} "
-            f"{r['train_over_eval']:>10.2f} {r['eval_updates_per_s'] / 1e6:>11.1f} {r['peak_rss_gib']:>8.2f}"
-        )
+        by_case.setdefault(r["name"], {})[r["engine"]] = r
+    out = []
+    for r in rows:
+        engines = by_case[r["name"]]
+        both = "native" in engines and "state_vector" in engines
+        probe = probe_s.get(r["name"])
+        out.append({
+            **r,
+            "probe_s": probe,
+            "eval_over_probe": r["eval_s"] / probe if probe else None,
+            **{f"state_vector_over_native_{step}": engines["state_vector"][f"{step}_s"] / engines["native"][f"{step}_s"]
+               if both else None for step in ("train", "eval")},
+        })
+    return out
+
+
+def case_summary(row: dict) -> str:
+    """The case's line under its rows: state_vector / native, and the probe time."""
+    parts = []
+    if row["state_vector_over_native_train"] is not None:
+        parts.append(f"state_vector / native: train {row['state_vector_over_native_train']:.2f}x, "
+                     f"eval {row['state_vector_over_native_eval']:.2f}x")
+    if row["probe_s"] is not None:
+        parts.append(f"probe (1 core, forward) {row['probe_s']:.4g} s")
+    return f"{'':<10} {'; '.join(parts)}" if parts else ""
+
+
+def format_table(rows: list[dict]) -> str:
+    """A row per case and engine (with eval s / probe s when the probe ran), then a line
+    per case with its ratios."""
+    probe = any(r.get("probe_s") for r in rows)
+    header = (f"{'case':<10} {'engine':<12} {'qubits':>6} {'batch':>5} {'steps':>5} {'train s':>9} {'eval s':>9} "
+              f"{'train/eval':>10} {'eval Mupd/s':>11} {'peak GiB':>8}" + (f" {'eval/probe':>10}" if probe else ""))
+    lines = [header, "-" * len(header)]
+    for i, r in enumerate(rows):
+        line = (f"{r['name']:<10} {r['engine']:<12} {r['qubits']:>6} {r['batch']:>5} {r['steps']:>5} {r['train_s']:>9.4f} "
+                f"{r['eval_s']:>9.4f} {r['train_over_eval']:>10.2f} {r['eval_updates_per_s'] / 1e6:>11.1f} "
+                f"{r['peak_rss_gib']:>8.2f}")
+        if probe:
+            line += f" {r['eval_over_probe']:>9.1f}x" if r.get("eval_over_probe") else f" {'-':>10}"
+        lines.append(line)
+        if i + 1 == len(rows) or rows[i + 1]["name"] != r["name"]:
+            summary = case_summary(r)
+            if summary:
+                lines.append(summary)
     return "\n".join(lines)
 
 
-def measure(name: str, repeats: int, device: str, package_root: str | None = None) -> dict:
-    """Run one case in a fresh subprocess, with `qrnn_tfq` from `package_root` if given."""
+def measure(name: str, engine: str, repeats: int, device: str, package_root: str | None = None) -> dict:
+    """Run one case on one engine in a fresh subprocess, with `qrnn_tfq` from `package_root`
+    if given; its figures, or {"unavailable": why} when the engine cannot run there."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     command = [sys.executable, "-m", "train.studies.bench"]
     with tempfile.TemporaryDirectory() as scratch:
@@ -169,40 +297,79 @@ def measure(name: str, repeats: int, device: str, package_root: str | None = Non
             script = shutil.copy(__file__, os.path.join(scratch, "qrnn_bench.py"))
             command = [sys.executable, script]
             env["PYTHONPATH"] = os.path.abspath(package_root)
-        command += ["--case", name, "--repeats", str(repeats), "--device", device]
+        command += ["--case", name, "--engines", engine, "--repeats", str(repeats), "--device", device]
         result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=package_root or REPO)
     if result.returncode != 0:
-        raise RuntimeError(f"benchmark case {name!r} failed:\n{result.stderr[-4000:]}")
+        raise RuntimeError(f"benchmark case {name!r} on engine {engine!r} failed:\n{result.stderr[-4000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def compare(names: list[str], repeats: int, device: str, other: str, rounds: int = 2) -> list[dict]:
-    """Before/after in one run: alternate the other checkout and this one, keep the best of each."""
+def measure_all(names: list[str], engines: list[str], repeats: int, device: str) -> tuple[list[dict], list[str]]:
+    """Every case on every engine (an engine that cannot run is dropped after its first
+    try); the rows and one-line notes."""
+    rows, notes, engines = [], [], list(engines)
+    for name in names:
+        for engine in list(engines):
+            row = measure(name, engine, repeats, device)
+            if "unavailable" in row:
+                notes.append(f"note: engine {engine!r} skipped: {row['unavailable']}")
+                print(notes[-1], file=sys.stderr, flush=True)
+                engines.remove(engine)
+                continue
+            rows.append(row)
+            print(f"{name} ({engine}): train {row['train_s']:.4f} s, eval {row['eval_s']:.4f} s", file=sys.stderr, flush=True)
+    return rows, notes
+
+
+def probe_times(names: list[str]) -> tuple[dict[str, float], list[str]]:
+    """The roofline probe's seconds per case (built once, in a temporary directory), and
+    a note when it could not be built."""
+    with tempfile.TemporaryDirectory() as scratch:
+        binary, note = build_probe(scratch)
+        if binary is None:
+            print(note, file=sys.stderr, flush=True)
+            return {}, [f"note: {note}"]
+        times = {}
+        for name in names:
+            times[name] = run_probe(binary, CASES[name])
+            print(f"{name} (probe): {times[name]:.4g} s", file=sys.stderr, flush=True)
+        return times, []
+
+
+def compare(names: list[str], engines: list[str], repeats: int, device: str, other: str, rounds: int = 2) -> list[dict]:
+    """Before/after in one run: alternate the other checkout and this one, keep the best of
+    each, per case and engine (a checkout without the engine's name runs its default)."""
     rows = []
     for name in names:
-        runs: dict[str, list[dict]] = {"before": [], "after": []}
-        for _ in range(rounds):
-            runs["before"].append(measure(name, repeats, device, other))
-            runs["after"].append(measure(name, repeats, device))
-        best = {k: min(v, key=lambda r: r["train_s"]) for k, v in runs.items()}
-        rows.append({
-            "name": name,
-            "before_train_s": best["before"]["train_s"], "after_train_s": best["after"]["train_s"],
-            "before_eval_s": best["before"]["eval_s"], "after_eval_s": best["after"]["eval_s"],
-            "train_speedup": best["before"]["train_s"] / best["after"]["train_s"],
-            "eval_speedup": best["before"]["eval_s"] / best["after"]["eval_s"],
-            "before_peak_rss_gib": best["before"]["peak_rss_gib"], "after_peak_rss_gib": best["after"]["peak_rss_gib"],
-        })
-        print(f"{name}: train {rows[-1]['train_speedup']:.2f}x, eval {rows[-1]['eval_speedup']:.2f}x", file=sys.stderr, flush=True)
+        for engine in engines:
+            runs: dict[str, list[dict]] = {"before": [], "after": []}
+            for _ in range(rounds):
+                runs["before"].append(measure(name, engine, repeats, device, other))
+                runs["after"].append(measure(name, engine, repeats, device))
+            reasons = [r["unavailable"] for v in runs.values() for r in v if "unavailable" in r]
+            if reasons:
+                print(f"note: {name} on engine {engine!r} skipped: {reasons[0]}", file=sys.stderr, flush=True)
+                continue
+            best = {k: min(v, key=lambda r: r["train_s"]) for k, v in runs.items()}
+            rows.append({
+                "name": name, "engine": engine,
+                "before_train_s": best["before"]["train_s"], "after_train_s": best["after"]["train_s"],
+                "before_eval_s": best["before"]["eval_s"], "after_eval_s": best["after"]["eval_s"],
+                "train_speedup": best["before"]["train_s"] / best["after"]["train_s"],
+                "eval_speedup": best["before"]["eval_s"] / best["after"]["eval_s"],
+                "before_peak_rss_gib": best["before"]["peak_rss_gib"], "after_peak_rss_gib": best["after"]["peak_rss_gib"],
+            })
+            print(f"{name} ({engine}): train {rows[-1]['train_speedup']:.2f}x, eval {rows[-1]['eval_speedup']:.2f}x",
+                  file=sys.stderr, flush=True)
     return rows
 
 
 def format_comparison(rows: list[dict]) -> str:
-    header = f"{'case':<10} {'train before':>12} {'train after':>11} {'speed-up':>8} {'eval before':>11} {'eval after':>10} {'speed-up':>8} {'GiB before':>10} {'GiB after':>9}"
+    header = f"{'case':<10} {'engine':<12} {'train before':>12} {'train after':>11} {'speed-up':>8} {'eval before':>11} {'eval after':>10} {'speed-up':>8} {'GiB before':>10} {'GiB after':>9}"
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
-            f"{r['name']:<10} {r['before_train_s']:>12.4f} {r['after_train_s']:>11.4f} {r['train_speedup']:>7.2f}x "
+            f"{r['name']:<10} {r['engine']:<12} {r['before_train_s']:>12.4f} {r['after_train_s']:>11.4f} {r['train_speedup']:>7.2f}x "
             f"{r['before_eval_s']:>11.4f} {r['after_eval_s']:>10.4f} {r['eval_speedup']:>7.2f}x "
             f"{r['before_peak_rss_gib']:>10.2f} {r['after_peak_rss_gib']:>9.2f}"
         )
@@ -214,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", nargs="+", default=DEFAULT_CASES, choices=sorted(CASES))
     parser.add_argument("--repeats", type=int, default=5, help="timed repetitions per case (median)")
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    parser.add_argument("--engines", nargs="+", default=DEFAULT_ENGINES, choices=DEFAULT_ENGINES,
+                        help="the engines to time each case on, each in its own subprocess")
     parser.add_argument("--compare-with", metavar="CHECKOUT", help="another checkout (e.g. a git worktree of an older "
                         "commit): time each case there and here, alternately, and print the speed-up")
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case here, print JSON
@@ -225,17 +394,18 @@ def main(argv: list[str] | None = None) -> int:
         if not tf.config.list_physical_devices("GPU"):
             parser.error("--device gpu: TensorFlow sees no GPU on this machine.")
     if args.case:
-        print(json.dumps(run_case(CASES[args.case], args.repeats, args.device)))
+        print(json.dumps(run_case(CASES[args.case], args.repeats, args.device, args.engines[0])))
         return 0
     if args.compare_with:
-        rows = compare(args.cases, args.repeats, args.device, args.compare_with)
+        rows = compare(args.cases, args.engines, args.repeats, args.device, args.compare_with)
         print(format_comparison(rows))
     else:
-        rows = []
-        for name in args.cases:
-            rows.append(measure(name, args.repeats, args.device))
-            print(f"{name}: train {rows[-1]['train_s']:.4f} s, eval {rows[-1]['eval_s']:.4f} s", file=sys.stderr, flush=True)
+        rows, notes = measure_all(args.cases, args.engines, args.repeats, args.device)
+        probe_s, probe_notes = probe_times(args.cases)
+        rows = add_case_figures(rows, probe_s)
         print(format_table(rows))
+        for note in notes + probe_notes:
+            print(note)
     print("command: python -m train.studies.bench " + " ".join(argv if argv is not None else sys.argv[1:]))
     print("BENCH_JSON " + json.dumps(rows))
     return 0
