@@ -31,12 +31,12 @@ template <class T> struct Sample {
 // Per-thread scratch of the size of a few states.
 template <class T> struct Scratch {
   using R = typename Real<T>::type;
-  std::vector<T> psi, grad, saved;
+  std::vector<T> psi, grad, saved, branches;
   std::vector<R> p2, weights, scales;
   std::vector<double> cdf;
   Scratch(const Cell<T>& cell, bool backward)
       : psi(cell.size()), grad(backward ? cell.size() : 0),
-        saved(backward ? (cell.plan.size() + 1) * cell.size() : 0), p2(cell.size()), weights(cell.words),
+        saved(backward ? (cell.plan.size() + 1) * cell.size() : 0), branches(backward ? cell.size() : 0), p2(cell.size()), weights(cell.words),
         scales(cell.plan.size()), cdf(cell.words) {}
 };
 
@@ -178,7 +178,7 @@ void backward_sample(const Cell<T>& cell, const Sample<T>& io, const typename Re
       }
     }
     std::memcpy(g, d_psi.data(), sizeof(T) * n);
-    workspace_adjoint(cell, x, s->saved.data(), s->scales.data(), g, grads);
+    workspace_adjoint(cell, x, s->saved.data(), s->scales.data(), g, grads, s->branches.data());
   }
   std::memcpy(d_start, g, sizeof(T) * n);
 }

@@ -111,64 +111,68 @@ inline void mix(const T* psi, T* out, int lanes, int lane, const T* c, const T* 
   }
 }
 
-// The adjoint of `mix` at input (a, b) (kept): g <- mix(g, conj c, -conj s), and
-// d_c += conj(a0) g0 + conj(a1) g1, d_s += conj(a0) g1 - conj(a1) g0 per branch (or summed
-// into dc[0], ds[0] when the factors are shared).
+// The adjoint of `mix` at input (a, b) (kept): g <- mix(g, conj c, -conj s), and per
+// branch d_c += conj(a0) g0 + conj(a1) g1, d_s += conj(a0) g1 - conj(a1) g0.
 template <class T, bool kShared, int kStride>
 inline void mix_adjoint_block(const T* a, const T* b, T* g0p, T* g1p, const T* c, const T* s, T* dc, T* ds, int stride) {
   const int count = kStride > 0 ? kStride : stride;
-  if constexpr (kShared) {
-    const T cc = conj_(c[0]), ss = conj_(s[0]);
-    T dc_sum = T(0), ds_sum = T(0);
-    if constexpr (std::is_floating_point_v<T>) {
-#pragma omp simd reduction(+ : dc_sum, ds_sum)
-      for (int lo = 0; lo < count; ++lo) {
-        const T a0 = a[lo], a1 = b[lo], g0 = g0p[lo], g1 = g1p[lo];
-        dc_sum += a0 * g0 + a1 * g1;
-        ds_sum += a0 * g1 - a1 * g0;
-        g0p[lo] = cc * g0 + ss * g1;
-        g1p[lo] = cc * g1 - ss * g0;
-      }
-    } else {
-      for (int lo = 0; lo < count; ++lo) {
-        const T a0 = conj_(a[lo]), a1 = conj_(b[lo]), g0 = g0p[lo], g1 = g1p[lo];
-        dc_sum += a0 * g0 + a1 * g1;
-        ds_sum += a0 * g1 - a1 * g0;
-        g0p[lo] = cc * g0 + ss * g1;
-        g1p[lo] = cc * g1 - ss * g0;
-      }
-    }
-    dc[0] += dc_sum;
-    ds[0] += ds_sum;
-  } else {
 #pragma omp simd
-    for (int lo = 0; lo < count; ++lo) {
-      const T a0 = conj_(a[lo]), a1 = conj_(b[lo]), g0 = g0p[lo], g1 = g1p[lo];
-      const T cc = conj_(c[lo]), ss = conj_(s[lo]);
-      dc[lo] += a0 * g0 + a1 * g1;
-      ds[lo] += a0 * g1 - a1 * g0;
-      g0p[lo] = cc * g0 + ss * g1;
-      g1p[lo] = cc * g1 - ss * g0;
-    }
+  for (int lo = 0; lo < count; ++lo) {
+    const T a0 = conj_(a[lo]), a1 = conj_(b[lo]), g0 = g0p[lo], g1 = g1p[lo];
+    const T cc = conj_(kShared ? c[0] : c[lo]), ss = conj_(kShared ? s[0] : s[lo]);
+    dc[lo] += a0 * g0 + a1 * g1;
+    ds[lo] += a0 * g1 - a1 * g0;
+    g0p[lo] = cc * g0 + ss * g1;
+    g1p[lo] = cc * g1 - ss * g0;
   }
 }
 
+// Per branch into `dc`, `ds` (2^(lanes-1) each). With shared factors (a work-stage
+// rotation) `dc`, `ds` are scratch of that size, summed by the caller: one reduction per
+// lane instead of one per run of pairs, which short runs made the slowest part.
 template <class T, bool kShared, int kStride>
 inline void mix_adjoint_lane(const T* psi, T* g, int lanes, int lane, const T* c, const T* s, T* dc, T* ds) {
   const int stride = 1 << (lanes - 1 - lane), blocks = 1 << lane;
   for (int hi = 0; hi < blocks; ++hi) {
-    const int k = kShared ? 0 : hi * stride, i0 = 2 * hi * stride, i1 = i0 + stride;
-    mix_adjoint_block<T, kShared, kStride>(psi + i0, psi + i1, g + i0, g + i1, c + k, s + k, dc + k, ds + k, stride);
+    const int k = hi * stride, i0 = 2 * hi * stride, i1 = i0 + stride;
+    const int f = kShared ? 0 : k;
+    mix_adjoint_block<T, kShared, kStride>(psi + i0, psi + i1, g + i0, g + i1, c + f, s + f, dc + k, ds + k, stride);
   }
 }
 
 template <class T, bool kShared>
-inline void mix_adjoint(const T* psi, T* g, int lanes, int lane, const T* c, const T* s, T* dc, T* ds) {
+inline void mix_adjoint_branches(const T* psi, T* g, int lanes, int lane, const T* c, const T* s, T* dc, T* ds) {
   switch (lanes - 1 - lane) {
     case 0: return mix_adjoint_lane<T, kShared, 1>(psi, g, lanes, lane, c, s, dc, ds);
     case 1: return mix_adjoint_lane<T, kShared, 2>(psi, g, lanes, lane, c, s, dc, ds);
     case 2: return mix_adjoint_lane<T, kShared, 4>(psi, g, lanes, lane, c, s, dc, ds);
     default: return mix_adjoint_lane<T, kShared, 0>(psi, g, lanes, lane, c, s, dc, ds);
+  }
+}
+
+template <class T> inline T sum(const T* x, int n) {
+  T total = T(0);
+  if constexpr (std::is_floating_point_v<T>) {
+#pragma omp simd reduction(+ : total)
+    for (int i = 0; i < n; ++i) total += x[i];
+  } else {
+    for (int i = 0; i < n; ++i) total += x[i];
+  }
+  return total;
+}
+
+// The adjoint of a mix: per-branch factors' gradients added into dc, ds (2^(lanes-1)); a
+// shared pair's (kShared) into dc[0], ds[0], through `scratch` (2 x 2^(lanes-1)).
+template <class T, bool kShared>
+inline void mix_adjoint(const T* psi, T* g, int lanes, int lane, const T* c, const T* s, T* dc, T* ds, T* scratch) {
+  if constexpr (kShared) {
+    const int half = 1 << (lanes - 1);
+    std::fill(scratch, scratch + 2 * half, T(0));
+    mix_adjoint_branches<T, true>(psi, g, lanes, lane, c, s, scratch, scratch + half);
+    dc[0] += sum(scratch, half);
+    ds[0] += sum(scratch + half, half);
+  } else {
+    mix_adjoint_branches<T, false>(psi, g, lanes, lane, c, s, dc, ds);
   }
 }
 
@@ -237,7 +241,7 @@ void workspace_stages(const Cell<T>& cell, int x, T* psi, typename Real<T>::type
 // output) becomes the gradient of their input; the factors' gradients are added to `grads`.
 template <class T>
 void workspace_adjoint(const Cell<T>& cell, int x, const T* saved, const typename Real<T>::type* scales, T* g,
-                       Grads<T>* grads) {
+                       Grads<T>* grads, T* scratch) {
   using R = typename Real<T>::type;
   const int n = cell.size(), half = cell.half();
   const T* row = cell.table + x * cell.row();
@@ -247,10 +251,10 @@ void workspace_adjoint(const Cell<T>& cell, int x, const T* saved, const typenam
     const T* before = saved + int64_t(op) * n;
     if (o.kind == Operation::kRotate) {
       mix_adjoint<T, true>(before, g, cell.lanes, o.lane, cell.work_cos + o.index, cell.work_sin + o.index,
-                           grads->work_cos.data() + o.index, grads->work_sin.data() + o.index);
+                           grads->work_cos.data() + o.index, grads->work_sin.data() + o.index, scratch);
     } else if (o.kind == Operation::kNeuron) {
       mix_adjoint<T, false>(before, g, cell.lanes, o.lane, row + (2 * o.index) * half, row + (2 * o.index + 1) * half,
-                            d_row + (2 * o.index) * half, d_row + (2 * o.index + 1) * half);
+                            d_row + (2 * o.index) * half, d_row + (2 * o.index + 1) * half, scratch);
     } else {  // the projection of g off the unit vector, times the scale (state_ops.normalize)
       const R scale = scales[op];
       R overlap = 0;
