@@ -46,6 +46,7 @@ def test_steps_are_tfp_lbfgs_iterations_one_at_a_time_and_resume_continues_exact
 
     scale = run.model.optimizer.scale
 
+    @tf.function  # traced once, not at each of tfp's calls
     def value_and_gradients(position):  # L-BFGS runs on weights / scale
         for weight, part in zip(weights, tf.split(scale * position, sizes), strict=True):
             weight.assign(tf.reshape(part, weight.shape))
