@@ -136,12 +136,17 @@ def test_two_mnist_workers_equal_one_process_on_the_combined_batch(tmp_path):
 
 
 @pytest.mark.parametrize("index", [5])
-def test_a_bad_tf_config_is_refused(tmp_path, index):
+def test_a_bad_tf_config_is_refused(tmp_path, monkeypatch, capsys, index):
+    """In this process (no worker's start-up): the program refuses before TensorFlow runs anything."""
+    import train.elman  # pylint: disable=import-outside-toplevel  (the workers' import, only here)
+
     tf_config = {"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker", "index": index}}
-    code, _, stderr = finish([start("elman", str(tmp_path / "w.npy"), str(tmp_path / "run"), "multi-worker",
-                                    json.dumps(tf_config))], 60)[0]
-    assert code != 0
-    assert f"task.index {index} must name one of its 1 workers" in stderr
+    monkeypatch.setenv("TF_CONFIG", json.dumps(tf_config))
+    with pytest.raises(SystemExit) as exit_info:
+        train.elman.main([*PROGRAMS["elman"], "--distribute", "multi-worker", "--out", str(tmp_path / "run")])
+    assert exit_info.value.code != 0
+    assert f"task.index {index} must name one of its 1 workers" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "run")
 
 
 def test_two_elman_workers_equal_one_process_and_resume_where_they_stopped(tmp_path):
