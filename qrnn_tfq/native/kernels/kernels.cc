@@ -94,6 +94,21 @@ bool check_shape(OpKernelContext* ctx, const Tensor& t, const char* name, const 
   return true;
 }
 
+// What both ops check first: the factors (filling `cell`), and the input words (input 4)
+// and the words of input 5 (`targets`: the targets, or the measured words replayed), both
+// (batch, steps) in range. Sets `batch` and `steps`; false after setting the op's error.
+template <class T>
+bool check_cell_and_words(OpKernelContext* ctx, const Topology& top, std::vector<typename Real<T>::type>* gain2,
+                          Cell<T>* cell, const char* targets, int64_t* batch, int64_t* steps) {
+  if (!make_cell<T>(ctx, top, gain2, cell)) return false;
+  const Tensor& inputs = ctx->input(4);
+  QRNN_CHECK(ctx, inputs.dims() == 2, errors::InvalidArgument("`input_words` must be (B, T), got ", shape_text(inputs)));
+  *batch = inputs.dim_size(0);
+  *steps = inputs.dim_size(1);
+  return check_words(ctx, inputs, "input_words", *batch, *steps, cell->words) &&
+         check_words(ctx, ctx->input(5), targets, *batch, *steps, cell->words);
+}
+
 // Split `batch` samples over the op's threads; `work(block, begin, end)` per block.
 template <class Work>
 void over_blocks(OpKernelContext* ctx, int64_t batch, int64_t cost_per_sample, int blocks, Work work) {
@@ -122,12 +137,9 @@ class ForwardOp : public OpKernel {
   void Compute(OpKernelContext* ctx) override {
     Cell<T> cell;
     std::vector<R> gain2;
-    if (!make_cell<T>(ctx, top_, &gain2, &cell)) return;
-    const Tensor& inputs = ctx->input(4);
-    OP_REQUIRES(ctx, inputs.dims() == 2, errors::InvalidArgument("`input_words` must be (B, T), got ", shape_text(inputs)));
-    const int64_t batch = inputs.dim_size(0), steps = inputs.dim_size(1), n = cell.size(), words = cell.words;
-    if (!check_words(ctx, inputs, "input_words", batch, steps, cell.words)) return;
-    if (!check_words(ctx, ctx->input(5), "target_words", batch, steps, cell.words)) return;
+    int64_t batch, steps;
+    if (!check_cell_and_words<T>(ctx, top_, &gain2, &cell, "target_words", &batch, &steps)) return;
+    const int64_t n = cell.size(), words = cell.words;
     const TensorShape per_step({batch, steps});
     if (!check_shape(ctx, ctx->input(6), "scored", per_step, false)) return;
     if (!check_shape(ctx, ctx->input(7), "mask", per_step, true)) return;
@@ -178,12 +190,9 @@ class BackwardOp : public OpKernel {
   void Compute(OpKernelContext* ctx) override {
     Cell<T> cell;
     std::vector<R> gain2;
-    if (!make_cell<T>(ctx, top_, &gain2, &cell)) return;
-    const Tensor& inputs = ctx->input(4);
-    OP_REQUIRES(ctx, inputs.dims() == 2, errors::InvalidArgument("`input_words` must be (B, T), got ", shape_text(inputs)));
-    const int64_t batch = inputs.dim_size(0), steps = inputs.dim_size(1), n = cell.size(), words = cell.words;
-    if (!check_words(ctx, inputs, "input_words", batch, steps, cell.words)) return;
-    if (!check_words(ctx, ctx->input(5), "measured_words", batch, steps, cell.words)) return;
+    int64_t batch, steps;
+    if (!check_cell_and_words<T>(ctx, top_, &gain2, &cell, "measured_words", &batch, &steps)) return;
+    const int64_t n = cell.size(), words = cell.words;
     if (!check_shape(ctx, ctx->input(6), "mask", TensorShape({batch, steps}), true)) return;
     if (!check_shape(ctx, ctx->input(7), "states", TensorShape({batch, steps, n}), false)) return;
     if (!check_shape(ctx, ctx->input(8), "d_probabilities", TensorShape({batch, steps, words}), false)) return;
