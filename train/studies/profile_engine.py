@@ -2,6 +2,8 @@
 
     python -m train.studies.profile_engine                    # MNIST size: W=8, I=2, S=2, d=2, 100 x 99
     python -m train.studies.profile_engine --engines state_vector --repeats 9
+    python -m train.studies.profile_engine --amplification 1   # amplified neurons: complex states
+    python -m train.studies.profile_engine --coherent          # the coherent recurrence (order 0)
 
 Times, in one process and one run (median of `--repeats` after a warm-up), the parts of
 the training step of `python -m train.studies.bench` (same model and data):
@@ -57,7 +59,7 @@ def loop_kernels(compiled_forward: Any, *args: Any) -> int:
     return sum(1 for line in body.splitlines() if "=" in line and not any(s in line for s in skip))
 
 
-def profile(engine_name: str, batch: int, steps: int, repeats: int) -> dict[str, Any]:
+def profile(engine_name: str, batch: int, steps: int, repeats: int, topology: dict[str, Any]) -> dict[str, Any]:
     """The parts of one training step on `engine_name`, in seconds."""
     import qrnn_tfq  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
@@ -73,11 +75,11 @@ def profile(engine_name: str, batch: int, steps: int, repeats: int) -> dict[str,
         "targets": tf.constant(rng.integers(0, 2, shape), tf.float32),
         "scored": tf.constant(rng.random(shape[:2]) < 0.1),
     }
-    layer = qrnn_tfq.QRNN(workspace_lanes=8, io_lanes=2, stages=2, degree=2, order=2, seed=0, engine=engine_name)
+    layer = qrnn_tfq.QRNN(io_lanes=2, stages=2, degree=2, seed=0, engine=engine_name, **topology)
     layer(data, training=True)
     config, engine, weights = layer.qrnn_config, layer.cell.engine, layer.cell.weights_tuple
     words = qrnn_tfq.layers.sequence_words(data, 2)
-    request = SequenceRequest(words.inputs, words.targets, words.scored).filled(config, tf.float32)
+    request = SequenceRequest(words.inputs, words.targets, words.scored).filled(config, tf.float32)  # complex if amplified
     parts: dict[str, Any] = {"engine": engine.name}
     parts["evaluation_s"] = median_seconds(tf.function(lambda: layer.run_sequences(data, training=False).probabilities), repeats)
     if engine.name == "state_vector":
@@ -118,13 +120,19 @@ def profile(engine_name: str, batch: int, steps: int, repeats: int) -> dict[str,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train.studies.profile_engine", description=__doc__.split("\n")[0])
     parser.add_argument("--engines", nargs="+", default=["state_vector", "native"], choices=["state_vector", "native"])
+    parser.add_argument("--workspace", type=int, default=8, help="workspace lanes W (default 8, the MNIST model's)")
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--steps", type=int, default=99)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--amplification", type=int, default=0, help="rounds of amplification (complex states)")
+    parser.add_argument("--coherent", action="store_true", help="the coherent recurrence (order 0)")
     args = parser.parse_args(argv)
+    topology = dict(order=0, recurrence="coherent") if args.coherent else dict(order=2, amplification=args.amplification)
+    topology["workspace_lanes"] = args.workspace
     quiet.configure_logging(False)
-    rows = [profile(name, args.batch, args.steps, args.repeats) for name in args.engines]
-    print(f"MNIST model (W=8, I=2, S=2, d=2, order 2), batch {args.batch} x {args.steps} steps, float32, seconds:")
+    rows = [profile(name, args.batch, args.steps, args.repeats, topology) for name in args.engines]
+    variant = "coherent, order 0" if args.coherent else f"order 2, amplification {args.amplification}"
+    print(f"MNIST model (W={args.workspace}, I=2, S=2, d=2, {variant}), batch {args.batch} x {args.steps} steps, float32, seconds:")
     print(f"{'engine':<13} {'evaluation':>10} {'forward':>8} {'backward':>8} {'rest':>7} {'step':>7} {'kernels/step':>12}")
     for r in rows:
         print(f"{r['engine']:<13} {r['evaluation_s']:>10.4f} {r['forward_s']:>8.4f} {r['backward_s']:>8.4f} "
