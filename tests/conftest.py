@@ -7,16 +7,16 @@ import os
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 
-# The slowest files first (their test time on this 2-core machine, 40-110 s each): with
+# The slowest files first (their test time on this 2-core machine, 15-120 s each): with
 # `--dist loadfile` each worker takes whole files in collection order, so a slow file
 # collected last leaves the other worker idle while it runs (longest-first scheduling).
 SLOWEST_FILES = (
     "tests/train/test_distribute.py",
-    "tests/training/test_training_lbfgs.py",
     "tests/train/test_train_mnist.py",
-    "tests/training/test_task_model.py",
     "tests/test_readme.py",
+    "tests/training/test_training_lbfgs.py",
     "tests/train/test_scale_out.py",
+    "tests/training/test_task_model.py",
     "tests/train/test_program_output.py",
     "tests/test_imports.py",
 )
