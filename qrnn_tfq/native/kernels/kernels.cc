@@ -121,7 +121,7 @@ void over_blocks(OpKernelContext* ctx, int64_t batch, int64_t cost_per_sample, i
 
 int num_blocks(OpKernelContext* ctx, int64_t batch) {
   const int threads = ctx->device()->tensorflow_cpu_worker_threads()->num_threads;
-  return int(std::max<int64_t>(1, std::min<int64_t>(batch, threads)));
+  return int(std::max<int64_t>(1, std::min<int64_t>(batch, 4 * threads)));
 }
 
 template <class T, class R>
