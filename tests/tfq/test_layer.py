@@ -105,7 +105,7 @@ def test_label_distribution_of_a_coherent_classifier():
 def test_errors_name_the_bad_value():
     with pytest.raises(ValueError, match="only the coherent recurrence.*got recurrence='postselected', order=2"):
         QRNN(workspace_lanes=2, io_lanes=1, engine="tfq")
-    with pytest.raises(ValueError, match=r"`shots` and `noise` need engine='tfq', got engine='state_vector' with \{'shots': 10\}"):
+    with pytest.raises(ValueError, match=r"`shots` and `noise` need engine='tfq', got engine='auto' with \{'shots': 10\}"):
         QRNN(**COHERENT, shots=10)
     with pytest.raises(ValueError, match="`shots` must be None .*got 0"):
         QRNN(**COHERENT, engine="tfq", shots=0)
