@@ -28,8 +28,8 @@ from qrnn_tfq.engine.step import step_uniforms
 from qrnn_tfq.native.library import ops
 
 
-def _topology(config: QRNNConfig) -> dict:
-    """The op attributes that fix the cell (SPEC section 3), as the XLA engine reads them."""
+def op_attributes(config: QRNNConfig) -> dict:
+    """The ops' attributes that fix the cell (SPEC section 3), read as the XLA engine reads them."""
     interval = 1 if config.amplification else normalize_interval(config.order)
     return dict(
         lanes=config.workspace_lanes, stages=config.stages, interval=min(interval, 1 << 30),
@@ -47,7 +47,7 @@ def run_native(config: QRNNConfig, factors: NeuronFactors, request: SequenceRequ
     """
     library = ops()
     dtype = factors.output_gains.dtype
-    attrs = _topology(config)
+    attrs = op_attributes(config)
     mask = tf.zeros([0], tf.bool) if request.mask is None else request.mask
     if request.measurement == "sample":
         uniform = step_uniforms(request.seed, tf.shape(request.input_words))

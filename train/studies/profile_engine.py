@@ -92,10 +92,10 @@ def profile(engine_name: str, batch: int, steps: int, repeats: int, topology: di
         parts["backward_s"] = median_seconds(lambda: backward(config, weights, replay, states_before=states, **upstream), repeats)
         parts["kernels_per_step"] = loop_kernels(forward, config, weights, request)
     else:
-        from qrnn_tfq.native.engine import _topology  # pylint: disable=import-outside-toplevel
+        from qrnn_tfq.native.engine import op_attributes  # pylint: disable=import-outside-toplevel
         from qrnn_tfq.native.library import ops  # pylint: disable=import-outside-toplevel
 
-        library, attrs, factors = ops(), _topology(config), neuron_factors(config, weights)
+        library, attrs, factors = ops(), op_attributes(config), neuron_factors(config, weights)
         no_mask, no_draws = tf.zeros([0], tf.bool), tf.zeros([0], tf.float64)
 
         def forward():
