@@ -25,6 +25,17 @@ import math
 from qrnn_tfq.amplification import FixedPointSchedule, fixed_point_schedule, neuron_success_bound
 
 RECURRENCES = ("postselected", "coherent")
+
+
+def normalize_interval(order: int) -> int:
+    """How many neurons may run between renormalisations without risking underflow.
+
+    The neurons are linear, so renormalising once after several of them gives the same
+    state as after each one. A neuron shrinks the squared norm by at least
+    `min(c^2 + s^2) = 2^(1 - 2^(ord+1))`; allow a shrink to 1e-20 between renormalisations.
+    """
+    shrink_digits = (2 ** (order + 1) - 1) * math.log10(2.0)
+    return max(1, int(20 // shrink_digits)) if shrink_digits > 0 else 1_000_000
 MAX_LANES = 30  # 2^30 amplitudes per sample is already 4 GiB in float32.
 
 
@@ -114,6 +125,12 @@ class QRNNConfig:
             return None
         bound = neuron_success_bound(self.order) if self.amplification_bound is None else float(self.amplification_bound)
         return fixed_point_schedule(self.amplification, bound)
+
+    @property
+    def renormalization_interval(self) -> int:
+        """Workspace neurons between the engines' renormalisations: after each amplified
+        neuron (its complex gain is no linear shrink), else `normalize_interval(order)`."""
+        return 1 if self.amplification else normalize_interval(self.order)
 
     # ---- sizes ---------------------------------------------------------------------------
 

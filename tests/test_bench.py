@@ -1,6 +1,7 @@
 """The benchmark command runs on a tiny configuration (it is a command, not a timed test)."""
 
 import contextlib
+import dataclasses
 import io
 import json
 import shutil
@@ -10,7 +11,7 @@ import tensorflow as tf
 
 import qrnn_tfq
 import qrnn_tfq.native
-from train.studies import bench
+from train.studies import bench, roofline
 
 NATIVE = qrnn_tfq.native.available()
 GXX = shutil.which("g++") is not None
@@ -51,9 +52,9 @@ def test_bench_runs_both_engines(tiny_run):
 
 @pytest.mark.skipif(not GXX, reason="no g++")
 def test_roofline_probe_builds_and_runs(tiny_run, tmp_path):
-    binary, note = bench.build_probe(str(tmp_path))
+    binary, note = roofline.build_probe(str(tmp_path))
     assert binary is not None, note
-    assert bench.run_probe(binary, bench.CASES["tiny"], runs=1) > 0
+    assert roofline.run_probe(binary, bench.CASES["tiny"], runs=1) > 0
     out, rows = tiny_run  # the run built its own
     for r in rows:
         assert r["probe_s"] > 0 and r["eval_over_probe"] == pytest.approx(r["eval_s"] / r["probe_s"])
@@ -61,7 +62,7 @@ def test_roofline_probe_builds_and_runs(tiny_run, tmp_path):
 
 
 def test_probe_without_compiler(tmp_path):
-    assert bench.build_probe(str(tmp_path), compiler="no-such-g++") == (None, "no roofline probe: no-such-g++ is not installed")
+    assert roofline.build_probe(str(tmp_path), compiler="no-such-g++") == (None, "no roofline probe: no-such-g++ is not installed")
 
 
 def test_table_without_native_or_probe():
@@ -98,7 +99,8 @@ def test_amplitude_update_count():
 def test_probe_renormalises_as_the_engine():
     from qrnn_tfq.engine.state_ops import normalize_interval
 
-    assert [bench.normalize_interval(order) for order in range(5)] == [normalize_interval(order) for order in range(5)]
+    assert [roofline.probe_arguments(dataclasses.replace(bench.CASES["mnist"], order=order))[-1] for order in range(5)] == [
+        normalize_interval(order) for order in range(5)]
 
 
 def test_gpu_without_gpu_is_refused(monkeypatch, capsys):

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from qrnn_tfq.config import normalize_interval as normalize_interval  # the renormalisation rule, TF-free
+
 
 def tiny(dtype: tf.DType) -> float:
     """Smallest positive normal number of `dtype`: the floor of every norm and probability."""
@@ -127,14 +129,3 @@ def normalize(state: tf.Tensor) -> tf.Tensor:
         return scale * (upstream - unit * as_dtype(overlap, state.dtype))
 
     return unit, grad
-
-
-def normalize_interval(order: int) -> int:
-    """How many neurons may run between renormalisations without risking underflow.
-
-    The neurons are linear, so renormalising once after several of them gives the same
-    state as after each one. A neuron shrinks the squared norm by at least
-    `min(c^2 + s^2) = 2^(1 - 2^(ord+1))`; allow a shrink to 1e-20 between renormalisations.
-    """
-    shrink_digits = (2 ** (order + 1) - 1) * np.log10(2.0)
-    return max(1, int(20 // shrink_digits)) if shrink_digits > 0 else 1_000_000

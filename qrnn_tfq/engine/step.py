@@ -60,7 +60,7 @@ def workspace_stages(
         diagnostic and carries no gradient.
     """
     width, half = config.workspace_lanes, 2 ** (config.workspace_lanes - 1)
-    interval = 1 if config.amplification else state_ops.normalize_interval(config.order)
+    interval = config.renormalization_interval
     success = tf.ones(tf.shape(state)[1:], state.dtype.real_dtype)
 
     def renormalize(state: tf.Tensor, success: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

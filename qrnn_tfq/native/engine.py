@@ -23,16 +23,14 @@ from qrnn_tfq.config import QRNNConfig
 from qrnn_tfq.engine import Engine, QRNNWeights, StateVectorEngine, SequenceOutputs, SequenceRequest, StepOutputs, StepRequest
 from qrnn_tfq.engine import cell_step, neuron_factors
 from qrnn_tfq.engine.factors import NeuronFactors
-from qrnn_tfq.engine.state_ops import normalize_interval
 from qrnn_tfq.engine.step import step_uniforms
 from qrnn_tfq.native.library import ops
 
 
 def op_attributes(config: QRNNConfig) -> dict:
     """The ops' attributes that fix the cell (SPEC section 3), read as the XLA engine reads them."""
-    interval = 1 if config.amplification else normalize_interval(config.order)
     return dict(
-        lanes=config.workspace_lanes, stages=config.stages, interval=min(interval, 1 << 30),
+        lanes=config.workspace_lanes, stages=config.stages, interval=min(config.renormalization_interval, 1 << 30),
         coherent=config.recurrence == "coherent",
     )
 

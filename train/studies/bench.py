@@ -21,7 +21,7 @@ Throughput is counted in amplitude updates: one neuron or rotation touching one
 amplitude of one sample. A training step counts its forward updates only, so its rate
 is comparable with the evaluation rate (the gap is the cost of the gradient).
 
-The roofline probe (`roofline_probe.cc` next to this file, compiled once per run with
+The roofline probe (`roofline_probe.cc` next to this file, built and run by `roofline.py`, compiled once per run with
 `g++ -O3 -march=native -fopenmp-simd` into a temporary directory; without g++, or if the
 compile fails, a one-line note and no probe column) is the case's forward pass written
 as plainly fast as we know how, to say how far the engines are from the machine: plain
@@ -46,7 +46,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import os
 import resource
 import shutil
@@ -202,38 +201,6 @@ def run_case(case: Case, repeats: int, device: str, engine: str) -> dict:
     }
 
 
-def normalize_interval(order: int) -> int:
-    """Neurons between renormalisations, as `qrnn_tfq.engine.state_ops.normalize_interval`
-    (repeated here: this process does not import TensorFlow, whose memory the measuring
-    subprocesses would inherit in their peak RSS)."""
-    shrink_digits = (2 ** (order + 1) - 1) * math.log10(2.0)
-    return max(1, int(20 // shrink_digits)) if shrink_digits > 0 else 1_000_000
-
-
-def build_probe(directory: str, compiler: str = "g++") -> tuple[str | None, str]:
-    """Compile `roofline_probe.cc` into `directory`: its path and "", or None and why not."""
-    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "roofline_probe.cc")
-    binary = os.path.join(directory, "roofline_probe")
-    if shutil.which(compiler) is None:
-        return None, f"no roofline probe: {compiler} is not installed"
-    command = [compiler, "-O3", "-march=native", "-fopenmp-simd", "-std=c++17", "-o", binary, source]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        first = (result.stderr.strip().splitlines() or ["no message"])[0]
-        return None, f"no roofline probe: the compile failed ({first})"
-    return binary, ""
-
-
-def run_probe(binary: str, case: Case, runs: int = 3) -> float:
-    """Median seconds of the probe's forward over the case's batch and steps."""
-    sizes = [case.workspace, case.io_width, case.stages, case.steps, case.batch, normalize_interval(case.order)]
-    times = []
-    for _ in range(runs):
-        result = subprocess.run([binary, *map(str, sizes)], capture_output=True, text=True, check=True)
-        times.append(float(result.stdout.split()[0]))
-    return statistics.median(times)
-
-
 def add_case_figures(rows: list[dict], probe_s: dict[str, float]) -> list[dict]:
     """Each row with its case's probe time, its eval_s / probe_s, and the case's ratios
     state_vector / native (None where a figure is missing)."""
@@ -321,21 +288,6 @@ def measure_all(names: list[str], engines: list[str], repeats: int, device: str)
     return rows, notes
 
 
-def probe_times(names: list[str]) -> tuple[dict[str, float], list[str]]:
-    """The roofline probe's seconds per case (built once, in a temporary directory), and
-    a note when it could not be built."""
-    with tempfile.TemporaryDirectory() as scratch:
-        binary, note = build_probe(scratch)
-        if binary is None:
-            print(note, file=sys.stderr, flush=True)
-            return {}, [f"note: {note}"]
-        times = {}
-        for name in names:
-            times[name] = run_probe(binary, CASES[name])
-            print(f"{name} (probe): {times[name]:.4g} s", file=sys.stderr, flush=True)
-        return times, []
-
-
 def compare(names: list[str], engines: list[str], repeats: int, device: str, other: str, rounds: int = 2) -> list[dict]:
     """Before/after in one run: alternate the other checkout and this one, keep the best of
     each, per case and engine (a checkout without the engine's name runs its default)."""
@@ -401,7 +353,10 @@ def main(argv: list[str] | None = None) -> int:
         print(format_comparison(rows))
     else:
         rows, notes = measure_all(args.cases, args.engines, args.repeats, args.device)
-        probe_s, probe_notes = probe_times(args.cases)
+        from train.studies import roofline  # pylint: disable=import-outside-toplevel  (the parent only: the measuring
+        # subprocess, run against another checkout by --compare-with, imports nothing of train)
+
+        probe_s, probe_notes = roofline.probe_times({name: CASES[name] for name in args.cases})
         rows = add_case_figures(rows, probe_s)
         print(format_table(rows))
         for note in notes + probe_notes:

@@ -31,13 +31,14 @@ template <class T> struct Sample {
 // Per-thread scratch of the size of a few states.
 template <class T> struct Scratch {
   using R = typename Real<T>::type;
-  std::vector<T> psi, grad, saved, branches;
-  std::vector<R> p2, weights, scales;
+  std::vector<T> psi, grad, saved, branches, d_psi;
+  std::vector<R> p2, weights, scales, carried, d_p, d_weights;  // the last three: the backward's per word
   std::vector<double> cdf;
   Scratch(const Cell<T>& cell, bool backward)
       : psi(cell.size()), grad(backward ? cell.size() : 0),
-        saved(backward ? (cell.plan.size() + 1) * cell.size() : 0), branches(backward ? cell.size() : 0), p2(cell.size()), weights(cell.words),
-        scales(cell.plan.size()), cdf(cell.words) {}
+        saved(backward ? (cell.plan.size() + 1) * cell.size() : 0), branches(backward ? cell.size() : 0),
+        d_psi(backward ? cell.size() : 0), p2(cell.size()), weights(cell.words), scales(cell.plan.size()),
+        carried(cell.words), d_p(cell.words), d_weights(cell.words), cdf(cell.words) {}
 };
 
 // Step 5-6: the unnormalised weight of each word's branch, their total, and the word
@@ -128,8 +129,11 @@ void backward_sample(const Cell<T>& cell, const Sample<T>& io, const typename Re
   T* g = s->grad.data();
   T* psi = s->psi.data();
   std::memcpy(g, d_final, sizeof(T) * n);
-  std::vector<R> carried(words, R(0)), d_p(words), d_weights(words);
-  std::vector<T> d_psi(n);
+  std::vector<R>& carried = s->carried;  // the gradient of a masked step's repeated output
+  std::vector<R>& d_p = s->d_p;
+  std::vector<R>& d_weights = s->d_weights;
+  std::vector<T>& d_psi = s->d_psi;
+  std::fill(carried.begin(), carried.end(), R(0));
   for (int t = io.steps - 1; t >= 0; --t) {
     for (int w = 0; w < words; ++w) d_p[w] = d_probabilities[int64_t(t) * words + w] + carried[w];
     if (io.mask && !io.mask[t]) {  // the output repeats the previous step's; the state passes
