@@ -11,7 +11,8 @@ import tensorflow as tf
 
 import qrnn_tfq
 import qrnn_tfq.native
-from train.studies import bench, roofline
+from train.core import roofline
+from train.studies import bench
 
 NATIVE = qrnn_tfq.native.available()
 GXX = shutil.which("g++") is not None

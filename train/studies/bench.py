@@ -21,7 +21,7 @@ Throughput is counted in amplitude updates: one neuron or rotation touching one
 amplitude of one sample. A training step counts its forward updates only, so its rate
 is comparable with the evaluation rate (the gap is the cost of the gradient).
 
-The roofline probe (`roofline_probe.cc` next to this file, built and run by `roofline.py`, compiled once per run with
+The roofline probe (`roofline_probe.cc` next to this file, built and run by `train/core/roofline.py`, compiled once per run with
 `g++ -O3 -march=native -fopenmp-simd` into a temporary directory; without g++, or if the
 compile fails, a one-line note and no probe column) is the case's forward pass written
 as plainly fast as we know how, to say how far the engines are from the machine: plain
@@ -353,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         print(format_comparison(rows))
     else:
         rows, notes = measure_all(args.cases, args.engines, args.repeats, args.device)
-        from train.studies import roofline  # pylint: disable=import-outside-toplevel  (the parent only: the measuring
+        from train.core import roofline  # pylint: disable=import-outside-toplevel  (the parent only: the measuring
         # subprocess, run against another checkout by --compare-with, imports nothing of train)
 
         probe_s, probe_notes = roofline.probe_times({name: CASES[name] for name in args.cases})

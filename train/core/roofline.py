@@ -1,4 +1,4 @@
-"""The bench's roofline probe: build `roofline_probe.cc` and time a case's fused forward.
+"""The bench's roofline probe: build `train/studies/roofline_probe.cc` and time a case's fused forward.
 
 `python -m train.studies.bench` calls `probe_times`; the probe itself and what it does and
 does not measure are described in `roofline_probe.cc` and in the bench's docstring. Only
@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 from qrnn_tfq.config import QRNNConfig
 
-SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "roofline_probe.cc")
+SOURCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "studies", "roofline_probe.cc")
 
 
 def build_probe(directory: str, compiler: str = "g++") -> tuple[str | None, str]:
