@@ -83,12 +83,14 @@ PROGRAM = "train.mnist"
 DEFAULT_DIGITS = (0, 1)
 DEFAULTS = arguments.Defaults(
     workspace_lanes=8, stages=2, degree=2, batch=50, val_batch=200, lr=0.003, loss="nll", max_steps=1500,
-    validate_every=10, patience=40, stop_loss=None, lr_decay_steps=1500, rollback=3.0,
+    validate_every=10, patience=40, stop_loss=None, lr_decay_steps=1200, rollback=3.0, warm_start=20, lr_warmup=300,
 )
-QUICK = dataclasses.replace(DEFAULTS, max_steps=6, lr_decay_steps=0, validate_every=3, patience=0, batch=10, val_batch=40)
+QUICK = dataclasses.replace(DEFAULTS, max_steps=6, lr_decay_steps=0, validate_every=3, patience=0, batch=10, val_batch=40,
+                            warm_start=1, lr_warmup=0)
 QUICK_DATA = {"test_size": 200, "train_per_digit": 100}  # --quick's data options (default: all)
 LBFGS_BATCH = 1000  # images per digit of the fixed L-BFGS batch
 MINIBATCH_LBFGS = "lbfgs-minibatch"
+WARM_START_LR = minibatch_lbfgs.DEFAULT_LEARNING_RATE  # the warm start's fixed step (0.1)
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -131,6 +133,17 @@ def make_parser() -> argparse.ArgumentParser:
                        help=f"{MINIBATCH_LBFGS}: end each step at the lowest loss its fixed-step iterations reached "
                             "on their batch, undoing a step that diverged (not the paper's setting)")
 
+    group.add_argument("--warm-start", type=arguments.non_negative_int, metavar="N",
+                       help=f"start with N steps of {MINIBATCH_LBFGS} (--lbfgs-keep-best, step --warm-start-lr) in "
+                            "<member>/warm-start/, then train from its best validation's weights with --optimizer: "
+                            "L-BFGS leaves the chance-level plateau of the initialisation in a few steps, Adam takes "
+                            f"hundreds (docs/MNIST.md); 0: off {arguments.default_text(table, 'warm_start')}")
+    group.add_argument("--warm-start-lr", type=arguments.positive_float,
+                       help=f"fixed step of the warm start (default {WARM_START_LR})")
+    group.add_argument("--lr-warmup", type=arguments.non_negative_int, metavar="N",
+                       help="raise the learning rate linearly from 0 over the first N steps, then the cosine "
+                            f"decay (needs --lr-decay-steps); 0: off {arguments.default_text(table, 'lr_warmup')}")
+
     group = arguments.add_run_arguments(parser, out_help="output folder (default runs/mnist-<digits>-seed<N>)",
                                         resume_help="continue from <out>/latest.npz (each member's) if it exists")
     group.add_argument("--init-from", metavar="RUN",
@@ -149,7 +162,7 @@ def make_parser() -> argparse.ArgumentParser:
 def fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
     """Options left at None get the MNIST defaults (`--quick`'s with --quick), and the
     L-BFGS optimizers theirs (options they do not use become None)."""
-    given_lr = args.lr
+    given_lr, given_warmup, given_warm_start = args.lr, args.lr_warmup, args.warm_start
     if args.optimizer == "lbfgs" and args.batch is None and not args.quick:
         args = argparse.Namespace(**{**vars(args), "batch": LBFGS_BATCH})
     args = arguments.fill_defaults(args, QUICK if args.quick else DEFAULTS)
@@ -166,6 +179,13 @@ def fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
                       lbfgs_iterations=values["lbfgs_iterations"] or minibatch_lbfgs.DEFAULT_ITERATIONS)
     else:
         values.update(lbfgs_memory=None, lbfgs_iterations=None)
+    if values["optimizer"] in ("lbfgs", MINIBATCH_LBFGS):  # the warm start and the rise are for a first-order optimizer
+        values.update(warm_start=None, lr_warmup=None)
+    if values["lr_decay_steps"] is None and given_warmup is None:  # the default rise leads into the cosine only
+        values["lr_warmup"] = None
+    if values["init_from"] and given_warm_start is None:  # --init-from chooses the start instead
+        values["warm_start"] = None
+    values["warm_start_lr"] = (values["warm_start_lr"] or WARM_START_LR) if values["warm_start"] else None
     if values["optimizer"] != MINIBATCH_LBFGS:
         values["lbfgs_line_search"] = values["lbfgs_keep_best"] = None
     values["digits"] = list(values["digits"])
@@ -182,6 +202,12 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> MnistR
         parser.error("--supervised needs --augment umap")
     if args.lbfgs_line_search and args.lbfgs_keep_best:
         parser.error("--lbfgs-keep-best is for the fixed step: a line-searched step never raises the loss")
+    given = parser.parse_args(argv)
+    if args.optimizer in ("lbfgs", MINIBATCH_LBFGS) and (given.warm_start or given.lr_warmup):
+        parser.error(f"--warm-start and --lr-warmup start a first-order optimizer; --optimizer {args.optimizer} has "
+                     "its own start")
+    if given.warm_start and args.init_from:
+        parser.error("--warm-start and --init-from both choose the starting weights; give one")
     if args.replace_above is not None and args.ensemble == 1:
         parser.error(f"--replace-above {args.replace_above} needs --ensemble K with K > 1")
     return arguments.run_config(parser, MnistRun, args)

@@ -237,7 +237,8 @@ def test_bad_arguments_exit_with_usage(capsys):
 def test_defaults():
     args = mnist.fill_defaults(mnist.make_parser().parse_args([]))
     assert (args.digits, args.workspace_lanes, args.stages, args.degree, args.order) == ([0, 1], 8, 2, 2, 2)
-    assert (args.optimizer, args.lr, args.lr_decay_steps, args.clip_norm, args.batch) == ("adam", 0.003, 1500, 0.5, 50)
+    assert (args.optimizer, args.lr, args.lr_decay_steps, args.clip_norm, args.batch) == ("adam", 0.003, 1200, 0.5, 50)
+    assert (args.warm_start, args.warm_start_lr, args.lr_warmup) == (20, 0.1, 300)
     assert (args.val_batch, args.validate_every, args.patience, args.max_steps, args.loss) == (200, 10, 40, 1500, "nll")
     quick = mnist.fill_defaults(mnist.make_parser().parse_args(["--quick", "--patience", "5"]))
     assert (quick.max_steps, quick.lr_decay_steps, quick.patience, quick.batch, quick.test_size) == (6, None, 5, 10, 200)

@@ -31,7 +31,8 @@ from train.core.config import ENGINES, MODELS, RESUME_SOURCES, RunConfig
 class Defaults:
     """A program's (or task's) defaults of the shared options (argument dest -> value).
 
-    `patience`, `lr_decay_steps` and `rollback` 0 mean off; `stop_loss` None: never stop early.
+    `patience`, `lr_decay_steps`, `rollback`, `warm_start` and `lr_warmup` 0 mean off;
+    `stop_loss` None: never stop early.
     """
 
     workspace_lanes: int
@@ -49,10 +50,12 @@ class Defaults:
     stop_loss: float | None = 1e-3
     lr_decay_steps: int = 0
     rollback: float = 0.0
+    warm_start: int = 0
+    lr_warmup: int = 0
 
 
 # Defaults fields that 0 turns off (None in the filled arguments and the run config).
-_ZERO_IS_OFF = ("patience", "lr_decay_steps", "rollback")
+_ZERO_IS_OFF = ("patience", "lr_decay_steps", "rollback", "warm_start", "lr_warmup")
 DefaultsTable = Mapping[str, Defaults]  # label ("" for the plain one, a task name, "--quick") -> defaults
 
 
@@ -257,7 +260,8 @@ def check_run_arguments(parser: argparse.ArgumentParser, args: argparse.Namespac
 
 def fill_defaults(args: argparse.Namespace, defaults: Defaults) -> argparse.Namespace:
     """A copy of `args` with the options left at None set from `defaults` (order 0 for a
-    coherent recurrence); `patience`, `lr_decay_steps` and `rollback` 0 become None (off)."""
+    coherent recurrence); `patience`, `lr_decay_steps`, `rollback`, `warm_start` and `lr_warmup` 0
+    become None (off)."""
     values = dict(vars(args))
     for field in dataclasses.fields(Defaults):
         name = field.name

@@ -260,7 +260,9 @@ class DnaRun(SequenceRun):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class MnistRun(RunConfig):
     """`python -m train.mnist`: the data (`digits` .. `test_size`), the L-BFGS options (None:
-    not used by the optimizer), the ensemble (`ensemble` members, `replace_above`) and `quick`."""
+    not used by the optimizer), the recipe's start (`warm_start` steps of minibatch L-BFGS at
+    `warm_start_lr` before the optimizer, whose learning rate then rises over `lr_warmup`
+    steps; None: off), the ensemble (`ensemble` members, `replace_above`) and `quick`."""
 
     PROGRAM: ClassVar[str] = "train.mnist"
     OPTIMIZERS: ClassVar[tuple[str, ...]] = (*OPTIMIZERS, *LBFGS_OPTIMIZERS)
@@ -279,6 +281,9 @@ class MnistRun(RunConfig):
     lbfgs_line_search: bool | None = None
     lbfgs_keep_best: bool | None = None
     init_from: str | None = None
+    warm_start: int | None = None
+    warm_start_lr: float | None = None
+    lr_warmup: int | None = None
     ensemble: int = option(1)
     replace_above: float | None = option(None)
     quick: bool = False
@@ -287,8 +292,12 @@ class MnistRun(RunConfig):
         object.__setattr__(self, "digits", tuple(int(d) for d in self.digits))
         super().__post_init__()
         _check_int(self, "ensemble", 1)
-        for name in ("train_per_digit", "test_size", "lbfgs_memory", "lbfgs_iterations"):
+        for name in ("train_per_digit", "test_size", "lbfgs_memory", "lbfgs_iterations", "warm_start", "lr_warmup"):
             _check_int(self, name, 1, optional=True)
+        if self.warm_start_lr is not None and not (math.isfinite(self.warm_start_lr) and self.warm_start_lr > 0):
+            raise ValueError(f"`warm_start_lr` must be a finite number > 0, got {self.warm_start_lr!r}.")
+        if self.lr_warmup is not None and self.lr_decay_steps is None:
+            raise ValueError(f"`lr_warmup` ({self.lr_warmup}) rises to the cosine schedule: it needs `lr_decay_steps`.")
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "digits": list(self.digits)}

@@ -31,6 +31,7 @@ LOCK_FILE = "run.lock"
 # What a run writes into its folder (deleted by --overwrite; augment_codes.npz is a checked cache and stays).
 RUN_FILES = (LATEST_CHECKPOINT, BEST_CHECKPOINT, "summary.json", "history.csv", "training_curve.png", "confusion_matrix.png")
 _MEMBER_FOLDER = re.compile(r"seed\d+")
+WARM_START_FOLDER = "warm-start"  # a member's warm start (train.core.warm_start), deleted with it by --overwrite
 
 
 # ---- the lock ----------------------------------------------------------------------------
@@ -245,6 +246,8 @@ def check_out_folder(out: str, wanted: Mapping[str, Mapping[str, Any]], *, resum
     if overwrite:
         for folder in found:
             deleted = [name for name in RUN_FILES if os.path.exists(os.path.join(folder, name))]
+            deleted += [os.path.join(WARM_START_FOLDER, name) for name in RUN_FILES
+                        if os.path.exists(os.path.join(folder, WARM_START_FOLDER, name))]
             for name in deleted:
                 os.remove(os.path.join(folder, name))
             print(f"note: --overwrite: deleted the earlier run's {', '.join(deleted)} in {folder}", flush=True)

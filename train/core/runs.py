@@ -18,6 +18,7 @@ import dataclasses
 import functools
 import math
 import os
+import time
 from typing import Any, Callable, ContextManager, Mapping, Sequence
 
 import tensorflow as tf
@@ -41,7 +42,7 @@ from qrnn_tfq.training import (
 )
 from qrnn_tfq.training import distribute
 from qrnn_tfq.training.run_files import ResumeRun
-from train.core import run_folder
+from train.core import run_folder, warm_start
 from train.core.config import LBFGS_OPTIMIZERS, RunConfig
 from train.core.outputs import ProgressBar, plot_history, write_history_csv, write_json
 
@@ -119,6 +120,18 @@ def count_parameters(model: QRNNSequenceModel | RecurrentBaseline) -> int:
     return model.layer.qrnn_config.num_parameters
 
 
+def learning_rate_schedule(args: RunConfig) -> float | tf.keras.optimizers.schedules.LearningRateSchedule:
+    """`--lr`; with `--lr-decay-steps` the cosine decay to 5 % of it, after a linear rise from 0
+    over `--lr-warmup` steps if the program has that option and it is set."""
+    warmup = getattr(args, "lr_warmup", None)
+    if args.lr_decay_steps is None:
+        return args.lr
+    if warmup:
+        return tf.keras.optimizers.schedules.CosineDecay(0.0, args.lr_decay_steps, alpha=LR_DECAY_FLOOR,
+                                                         warmup_target=args.lr, warmup_steps=warmup)
+    return tf.keras.optimizers.schedules.CosineDecay(args.lr, args.lr_decay_steps, alpha=LR_DECAY_FLOOR)
+
+
 def make_keras_optimizer(args: RunConfig) -> tuple[Any, tf.Variable | None]:
     """`make_optimizer`; with `--lr-decay-steps` or `--rollback` its learning rate is a
     `ScaledSchedule` (the cosine decay, a function of the optimizer's step counter, which
@@ -126,10 +139,7 @@ def make_keras_optimizer(args: RunConfig) -> tuple[Any, tf.Variable | None]:
     Returns the optimizer and the schedule's scale (None without one)."""
     if getattr(args, "lr_decay_steps", None) is None and getattr(args, "rollback", None) is None:
         return make_optimizer(args.optimizer, args.lr, args.clip_norm), None
-    base = args.lr
-    if args.lr_decay_steps is not None:
-        base = tf.keras.optimizers.schedules.CosineDecay(args.lr, args.lr_decay_steps, alpha=LR_DECAY_FLOOR)
-    schedule = ScaledSchedule(base)  # given at construction: MultiWorkerMirroredStrategy needs it (make_optimizer)
+    schedule = ScaledSchedule(learning_rate_schedule(args))  # given at construction: MultiWorkerMirroredStrategy needs it (make_optimizer)
     return make_optimizer(args.optimizer, schedule, args.clip_norm), schedule.scale
 
 
@@ -282,6 +292,7 @@ class Trained:
     trainer: Any
     result: TrainingResult
     resumed_from: int | None
+    warm_start: dict[str, Any] | None = None  # the warm start's steps, time and best validation (`--warm-start`)
 
 
 ENGINE_LINES = {
@@ -310,6 +321,9 @@ def train_member(run: RunConfig, *, seed: int, folder: str, config: Mapping[str,
         sample_batch: step -> that step's batch; `validation_batch`: the fixed validation batch.
         callbacks: the program caller's Keras callbacks; `member`: the TensorBoard subfolder.
         start: called with the model before a run that does not resume (`--init-from`).
+
+    With `run.warm_start` a run that does not resume first trains its warm start
+    (`train.core.warm_start`) in `folder`/warm-start and starts from its best weights.
     """
     if distribution.chief:
         os.makedirs(folder, exist_ok=True)
@@ -326,8 +340,22 @@ def train_member(run: RunConfig, *, seed: int, folder: str, config: Mapping[str,
     resumed_from = resume(trainer, folder, config, run.resume_from) if run.resume else None
     if start is not None and resumed_from is None:
         start(model)
+    warm_run, warmed = warm_start.warm_start_run(run), None
+    if warm_run is not None and resumed_from is None:
+        warm_folder = os.path.join(folder, warm_start.FOLDER)
+        began = time.perf_counter()
+        trained = train_member(warm_run, seed=seed, folder=warm_folder, config=warm_start.warm_start_config(config, warm_run),
+                               io_lanes=io_lanes, sample_batch=sample_batch, validation_batch=validation_batch,
+                               distribution=distribution, callbacks=None, member=member,
+                               description=f"{description} warm start", accuracy=accuracy)
+        if distribution.chief:
+            write_run_files(warm_folder, trained.result, stop_loss=None, title=f"{description} warm start")
+        warmed = {**warm_start.load_warm_weights(model, warm_folder), "steps": trained.result.steps,
+                  "seconds": time.perf_counter() - began}
+    elif warm_run is not None:  # resumed after its warm start: report it
+        warmed = warm_start.warm_summary(os.path.join(folder, warm_start.FOLDER))
     result = fit(trainer, run, description, accuracy=accuracy)
-    return Trained(model, trainer, result, resumed_from)
+    return Trained(model, trainer, result, resumed_from, warmed)
 
 
 # ---- summaries and files -----------------------------------------------------------------
