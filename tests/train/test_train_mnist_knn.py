@@ -44,3 +44,39 @@ def test_pixel_words_of_the_embedded_data(capsys):
         with pytest.raises(SystemExit, match="2"):
             mnist_knn.main(argv)
         assert "error: give a run folder or --digits, not both" in capsys.readouterr().err
+
+
+def hand_codes():
+    """One coordinate, classes 3 and 5, cells by the top bits:
+    training cell 0b00.. holds labels [3, 3, 5] (majority 3), cell 0b01.. [5, 5] (5), cell 0b10.. [3, 5] (a tie: 3);
+    nothing in 0b11.., whose test image backs off to the 1-bit cell 0b1... ([3, 5]: a tie, 3)."""
+    top = lambda two_bits: np.uint8(two_bits << 6)  # noqa: E731
+    train = np.array([[top(0)], [top(0)], [top(0)], [top(1)], [top(1)], [top(2)], [top(2)]], np.uint8)
+    test = np.array([[top(0)], [top(0)], [top(1)], [top(2)], [top(3)], [top(3)]], np.uint8)
+    return {"train_codes": train, "train_labels": np.array([3, 3, 5, 5, 5, 3, 5], np.uint8),
+            "validation_codes": test[:2], "validation_labels": np.array([3, 5], np.uint8),
+            "test_codes": test, "test_labels": np.array([3, 5, 5, 3, 5, 5], np.uint8)}
+
+
+def test_the_code_cell_majority_by_hand():
+    codes = hand_codes()
+    predicted, backed_off = mnist_knn.cell_majority(codes, 2, "test")
+    np.testing.assert_array_equal(predicted, [3, 3, 5, 3, 3, 3])
+    assert backed_off == pytest.approx(2 / 6)
+    result = mnist_knn.reference_accuracies(codes, 2, 15, "cells")
+    assert result["test"] == pytest.approx(3 / 6) and result["test_errors"] == [1, 4, 5]
+    assert result["validation"] == pytest.approx(1 / 2)
+    # The cap: test cells 00 [3, 5], 01 [5], 10 [3], 11 [5, 5] -> 1 + 1 + 1 + 2 of 6.
+    assert result["cap"] == pytest.approx(5 / 6) and result["cap"] >= result["test"]
+    assert mnist_knn.cell_cap(codes["test_codes"], codes["test_labels"], 1) == pytest.approx(4 / 6)
+
+
+def test_a_range_of_bits_prints_a_line_per_resolution(tmp_path, capsys):
+    np.savez(tmp_path / "augment_codes.npz", meta=np.array("{}"), **hand_codes())
+    results = mnist_knn.main([str(tmp_path), "--classifier", "cells", "--bits", "1-2"])
+    assert sorted(results) == [1, 2] and results[2]["test"] == pytest.approx(3 / 6)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and "at 1 bits" in lines[0] and "cap (test majority per cell) 83.33 %" in lines[1]
+    with pytest.raises(SystemExit):
+        mnist_knn.main([str(tmp_path), "--bits", "0-3"])
+    assert "bits must be N, N-M or N,M" in capsys.readouterr().err
