@@ -15,7 +15,7 @@ import numpy as np
 
 from qrnn_tfq.training import BEST_CHECKPOINT, LATEST_CHECKPOINT, QRNNSequenceModel, TrainingResult, load_checkpoint
 from qrnn_tfq.training.checkpoint import assign_arrays
-from train.core import runs
+from train.core import mnist_members, runs
 from train.core.config import MnistRun, run_data
 from train.core.mnist_data import BalancedBatches, MnistData
 from train.core.mnist_eval import label_distribution, plot_confusion, scores
@@ -50,8 +50,10 @@ def member_config(args: MnistRun, seed: int) -> dict[str, Any]:
 
 
 def train_member(args: MnistRun, data: MnistData, seed: int, folder: str, distribution: runs.Distribution,
-                 callbacks: Sequence[Any] | None = None) -> tuple[QRNNSequenceModel, TrainingResult, int | None]:
-    """Trains (or resumes) one model into `folder`; returns it with the best checkpoint's weights (the chief's)."""
+                 callbacks: Sequence[Any] | None = None) -> tuple[QRNNSequenceModel, TrainingResult, int | None,
+                                                                  dict[str, Any] | None]:
+    """Trains (or resumes) one model into `folder`; returns it with the best checkpoint's weights (the
+    chief's), its result, the step it resumed from and its warm start's summary."""
     trained = runs.train_member(
         args, seed=seed, folder=folder, config=member_config(args, seed), io_lanes=data.io_lanes,
         sample_batch=BalancedBatches(data.train, args.batch, seed), validation_batch=data.validation.to_batch(),
@@ -64,7 +66,7 @@ def train_member(args: MnistRun, data: MnistData, seed: int, folder: str, distri
     if distribution.chief and os.path.exists(best):  # early stopping: score the weights of the best validation loss
         for variable, array in zip(model.trainable_weights, load_checkpoint(best).model_weights):
             variable.assign(array)
-    return model, trained.result, trained.resumed_from
+    return model, trained.result, trained.resumed_from, trained.warm_start
 
 
 def initial_weights(model: QRNNSequenceModel, source: str, seed: int, ensemble: int) -> str:
@@ -82,7 +84,8 @@ def initial_weights(model: QRNNSequenceModel, source: str, seed: int, ensemble: 
 
 def member_summary(args: MnistRun, result: TrainingResult, model: QRNNSequenceModel, seed: int,
                    folder: str, resumed_from: int | None, test: dict[str, Any] | None,
-                   times: dict[str, float]) -> dict[str, Any]:
+                   times: dict[str, float], trained_on: dict[str, Any],
+                   warm_start: dict[str, Any] | None = None) -> dict[str, Any]:
     summary = runs.result_summary(result, seed=seed, folder=folder, resumed_from=resumed_from,
                                   num_parameters=runs.count_parameters(model), train_seconds=times["train"],
                                   word_accuracy=True)
@@ -93,6 +96,8 @@ def member_summary(args: MnistRun, result: TrainingResult, model: QRNNSequenceMo
         "train_wall_time_s": times["train"],
         "test_wall_time_s": times["test"],
         "config": {**member_config(args, seed), "max_steps": args.max_steps, "patience": args.patience},
+        "trained_on": trained_on,
+        "warm_start": warm_start,
     }
 
 
@@ -122,13 +127,15 @@ def train_and_score(args: MnistRun, out: str, command: str, start: float, distri
     num_classes, classes = len(args.digits), data.test.class_indices
     seeds = list(range(args.seed, args.seed + args.ensemble))
     members, joints, set_aside = [], [], []
+    trained_on = mnist_members.trained_on(args, data)
     queue = list(seeds)
     while queue:
         seed = queue.pop(0)
         folder = member_folder(args, out, seed)
+        mnist_members.check_member(folder, seed, trained_on)
         member_start = time.perf_counter()
         try:
-            model, result, resumed_from = train_member(args, data, seed, folder, distribution, callbacks)
+            model, result, resumed_from, warmed = train_member(args, data, seed, folder, distribution, callbacks)
         except KeyboardInterrupt:
             raise SystemExit(f"interrupted; `--resume` continues from {os.path.join(folder, LATEST_CHECKPOINT)}") from None
         trained = time.perf_counter()
@@ -137,7 +144,7 @@ def train_and_score(args: MnistRun, out: str, command: str, start: float, distri
             joint, sampled = label_distribution(model, data.test, seed)
             test = scores(joint, sampled, classes, num_classes)
         times = {"train": trained - member_start, "test": time.perf_counter() - trained}
-        summary = member_summary(args, result, model, seed, folder, resumed_from, test, times)
+        summary = member_summary(args, result, model, seed, folder, resumed_from, test, times, trained_on, warmed)
         trained_line = f"{result.steps} steps ({result.stopped}), {times['train']:.0f} s training"
         if chief:
             _write_member(args, folder, result, test, seed)
@@ -187,7 +194,7 @@ def _ensemble(args: MnistRun, out: str, command: str, start: float, data: MnistD
                    f"ensemble of {args.ensemble}: {_percent(test['argmax_accuracy'])} argmax")
     print(describe(f"ensemble of {args.ensemble}", test), flush=True)
     keys = ("seed", "folder", "steps", "stopped", "best_step", "best_validation_loss", "test", "train_wall_time_s",
-            "min_postselection")
+            "min_postselection", "trained_on", "warm_start")
     summary = {
         "program": PROGRAM, "command": command, "digits": list(args.digits), "data": data.description,
         "ensemble": {"seeds": [m["seed"] for m in members], "test": test},
