@@ -86,7 +86,7 @@ DEFAULTS = arguments.Defaults(
     validate_every=10, patience=40, stop_loss=None, lr_decay_steps=1200, rollback=3.0, warm_start=20, lr_warmup=300,
 )
 QUICK = dataclasses.replace(DEFAULTS, max_steps=6, lr_decay_steps=0, validate_every=3, patience=0, batch=10, val_batch=40,
-                            warm_start=1, lr_warmup=0)
+                            warm_start=0, lr_warmup=0)
 QUICK_DATA = {"test_size": 200, "train_per_digit": 100}  # --quick's data options (default: all)
 LBFGS_BATCH = 1000  # images per digit of the fixed L-BFGS batch
 MINIBATCH_LBFGS = "lbfgs-minibatch"
@@ -183,8 +183,8 @@ def fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
         values.update(warm_start=None, lr_warmup=None)
     if values["lr_decay_steps"] is None and given_warmup is None:  # the default rise leads into the cosine only
         values["lr_warmup"] = None
-    if values["init_from"] and given_warm_start is None:  # --init-from chooses the start instead
-        values["warm_start"] = None
+    if given_warm_start is None and (values["init_from"] or values["distribute"] != "none"):
+        values["warm_start"] = None  # --init-from chooses the start instead; L-BFGS runs on one replica only
     values["warm_start_lr"] = (values["warm_start_lr"] or WARM_START_LR) if values["warm_start"] else None
     if values["optimizer"] != MINIBATCH_LBFGS:
         values["lbfgs_line_search"] = values["lbfgs_keep_best"] = None
@@ -206,6 +206,8 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> MnistR
     if args.optimizer in ("lbfgs", MINIBATCH_LBFGS) and (given.warm_start or given.lr_warmup):
         parser.error(f"--warm-start and --lr-warmup start a first-order optimizer; --optimizer {args.optimizer} has "
                      "its own start")
+    if given.warm_start and args.distribute != "none":
+        parser.error(f"--warm-start runs minibatch L-BFGS, which runs on one replica: not with --distribute {args.distribute}")
     if given.warm_start and args.init_from:
         parser.error("--warm-start and --init-from both choose the starting weights; give one")
     if args.replace_above is not None and args.ensemble == 1:
