@@ -80,3 +80,37 @@ def test_a_range_of_bits_prints_a_line_per_resolution(tmp_path, capsys):
     with pytest.raises(SystemExit):
         mnist_knn.main([str(tmp_path), "--bits", "0-3"])
     assert "bits must be N, N-M or N,M" in capsys.readouterr().err
+
+
+def test_a_cell_empty_at_every_resolution_backs_off_to_the_training_majority():
+    """Training codes all have the top bit 0 (labels [7, 2, 7]: majority 7); a test image with the
+    top bit 1 finds no training cell at 2 or 1 bits and takes the majority of all, 7."""
+    codes = {"train_codes": np.array([[0], [64], [0]], np.uint8), "train_labels": np.array([7, 2, 7], np.uint8),
+             "validation_codes": np.array([[64]], np.uint8), "validation_labels": np.array([2], np.uint8),
+             "test_codes": np.array([[0], [64], [128], [192]], np.uint8), "test_labels": np.array([7, 2, 7, 2], np.uint8)}
+    predicted, backed_off = mnist_knn.cell_majority(codes, 2, "test")
+    np.testing.assert_array_equal(predicted, [7, 2, 7, 7])
+    assert backed_off == pytest.approx(2 / 4)
+    result = mnist_knn.reference_accuracies(codes, 2, 15, "cells")
+    assert result["test"] == pytest.approx(3 / 4) and result["test_errors"] == [3] and result["validation"] == 1.0
+    assert result["cap"] == pytest.approx(1.0)  # every test cell holds one image: the cap's blind spot
+
+
+def test_bits_3_to_4_print_two_lines_with_the_cap_beside(tmp_path, capsys):
+    codes = hand_codes()  # two bits carry everything: 3 and 4 bits give the same cells
+    np.savez(tmp_path / "augment_codes.npz", meta=np.array("{}"), **codes)
+    results = mnist_knn.main([str(tmp_path), "--classifier", "cells", "--bits", "3-4"])
+    assert sorted(results) == [3, 4]
+    for bits in (3, 4):
+        assert results[bits]["test"] == pytest.approx(3 / 6) and results[bits]["cap"] == pytest.approx(5 / 6)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" at ")[1].split(" bits")[0] for line in lines] == ["3", "4"]
+    assert all("test 50.00 %" in line and "cap (test majority per cell) 83.33 %" in line
+               and "low resolution only" in line for line in lines)
+    results = mnist_knn.main([str(tmp_path), "--classifier", "knn", "--neighbours", "1", "--bits", "2,8"])
+    assert sorted(results) == [2, 8]  # a list, for any classifier
+
+
+def test_cells_too_wide_for_a_key_are_refused():
+    with pytest.raises(ValueError, match="cells of 8 coordinates x 8 bits do not fit an int64 key"):
+        mnist_knn.cell_keys(np.zeros((1, 8), np.uint8), 8)

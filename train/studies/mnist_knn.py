@@ -14,13 +14,13 @@ classical reference: the QRNN sees nothing but these bits.
 `--classifier cells` is the code-cell majority classifier: a cell is the tuple of an
 image's codes cut to `--bits` bits, and each image gets the majority label of the training
 images in its cell (ties: the smallest label); a cell no training image fell in backs off
-to the same cell at one bit fewer per coordinate, and so on (the printed share of test
-images that needed it). It is the Bayes classifier of the quantised codes as the training
-images estimate it. Beside it, the "cap": the majority label of the *test* images in each
-cell, an oracle bound that no function of these bits can beat on this test set; at high
-resolution (many coordinates x bits) cells hold single images and it tends to 100 %, so it
-is informative at low resolution only. `--bits 3-8` (or `3,6`) prints one line per
-resolution.
+to the same cell at one bit fewer per coordinate, and so on, down to 0 bits (the majority
+of all training images; the printed share of test images that needed a back-off). It is
+the Bayes classifier of the quantised codes as the training images estimate it. Beside it,
+the "cap": the majority label of the *test* images in each cell, an oracle bound that no
+function of these bits can beat on this test set; at high resolution (many coordinates x
+bits) cells hold single images and it tends to 100 %, so it is informative at low
+resolution only. `--bits 3-8` (or `3,6`) prints one line per resolution.
 """
 
 from __future__ import annotations
@@ -62,6 +62,8 @@ def reference_accuracies(codes: dict[str, np.ndarray], bits: int, neighbours: in
 
 def cell_keys(codes: np.ndarray, bits: int) -> np.ndarray:
     """(N, k) 8-bit codes -> (N,) int64 keys of their cells at `bits` bits per coordinate."""
+    if np.shape(codes)[1] * bits > 63:
+        raise ValueError(f"cells of {np.shape(codes)[1]} coordinates x {bits} bits do not fit an int64 key (63 bits)")
     cut = np.asarray(codes, dtype=np.int64) >> (8 - bits)
     return (cut << (bits * np.arange(cut.shape[1], dtype=np.int64))).sum(axis=1)
 
@@ -80,7 +82,7 @@ def cell_majority(codes: dict[str, np.ndarray], bits: int, split: str) -> tuple[
     classes = np.unique(codes["train_labels"])
     queries = codes[f"{split}_codes"]
     predicted = np.full(len(queries), -1, dtype=np.int64)
-    for level in range(bits, 0, -1):
+    for level in range(bits, -1, -1):  # level 0: one cell, the majority of all training images
         cells, counts = cell_counts(cell_keys(codes["train_codes"], level), codes["train_labels"], classes)
         open_ = np.flatnonzero(predicted < 0)
         keys = cell_keys(queries[open_], level)
@@ -133,7 +135,8 @@ def describe(name: str, source: str, result: dict[str, Any]) -> str:
             f"({len(errors)} errors: {errors[:20]}{' ...' if len(errors) > 20 else ''})")
     if "cap" in result:
         line += (f"; {100 * result['backed_off']:.1f} % of the test images fell in a cell with no training image (backed off); "
-                 f"cap (test majority per cell) {100 * result['cap']:.2f} %")
+                 f"cap (test majority per cell) {100 * result['cap']:.2f} % (an oracle bound; it tends to 100 % "
+                 "where cells hold single images, so it tells at low resolution only)")
     return line
 
 
