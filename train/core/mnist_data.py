@@ -2,13 +2,16 @@
 
 See `train/mnist.py` and docs/MNIST.md. `args` below is the run's
 `train.core.config.MnistRun` (its data options). A missing or corrupt data file ends the program
-with `SystemExit("error: cannot load MNIST from ...")`.
+with `SystemExit("error: cannot load MNIST from ...")`; `--augment umap` without umap-learn
+ends it in one line before any image is loaded; and the codes beside a trained model are
+never refitted to other settings (`encoded_splits`).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import json
 import logging
 import os
@@ -28,6 +31,7 @@ from qrnn_tfq.atomic import atomic_writer
 SPLIT_SEED = 0  # the validation images, the fixed validation subset and test subsets: the same for every model
 CODES_FILE = "augment_codes.npz"
 _DATA_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, RuntimeError)
+UMAP_MISSING = "error: --augment umap needs umap-learn: pip install -c requirements.lock -e '.[umap]'"
 
 logger = logging.getLogger(__name__)
 
@@ -106,18 +110,55 @@ def _augment_meta(args: Any) -> dict[str, Any]:
             "encoder_seed": SPLIT_SEED, "split_seed": SPLIT_SEED}
 
 
+def saved_meta(path: str) -> tuple[dict[str, Any] | None, mnist_augment.EncodedSplits | None]:
+    """The settings and codes saved in the codes file at `path`; (None, None) if it cannot be read."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            meta = json.loads(str(npz["meta"][()]))
+            return meta, mnist_augment.EncodedSplits(**{k: npz[k] for k in npz.files if k != "meta"})
+    except _DATA_ERRORS as error:
+        logger.warning("ignoring unreadable %s: %s", path, error)
+        return None, None
+
+
+def check_refit(path: str, saved: dict[str, Any], meta: dict[str, Any]) -> None:
+    """Refuse to refit the codes at `path` (saved with `saved`) to `meta` while a model trained on
+    them sits beside them: `path`'s folder or a `seed<N>` folder in it holds a checkpoint.
+
+    Raises:
+        SystemExit: names each differing setting with its saved and wanted value.
+    """
+    # run_folder reads checkpoints (TensorFlow): imported only here, so loading data stays light.
+    from train.core.run_folder import differences, run_folders  # pylint: disable=import-outside-toplevel
+
+    trained = run_folders(os.path.dirname(path) or ".")
+    if trained:
+        different = ", ".join(f"{key} {old!r} there, {new!r} now" for key, (old, new) in differences(saved, meta).items())
+        raise SystemExit(
+            f"error: {path} holds codes of other settings ({different}) and {trained[0]} a model trained on them; "
+            "refitting would change the codes under it: use the settings it was fitted with, another --out, or "
+            "--overwrite to train afresh")
+
+
 def encoded_splits(args: Any, folder: str, write: bool = True) -> mnist_augment.EncodedSplits:
     """The augmented codes: from `folder`/augment_codes.npz when fitted alike before, else fitted
-    now (and saved there unless `write` is False: a worker that is not the chief writes nothing)."""
+    now (and saved there unless `write` is False: a worker that is not the chief writes nothing).
+
+    Raises:
+        SystemExit: the saved codes have other settings and a model trained on them is beside
+            them (`check_refit`), or `--augment umap` must fit without umap-learn installed
+            (checked before any image is loaded).
+    """
     path, meta = os.path.join(folder, CODES_FILE), _augment_meta(args)
     if os.path.exists(path):
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                if json.loads(str(npz["meta"][()])) == meta:
-                    logger.info("reusing the augmented codes in %s", path)
-                    return mnist_augment.EncodedSplits(**{k: npz[k] for k in npz.files if k != "meta"})
-        except _DATA_ERRORS as error:
-            logger.warning("ignoring unreadable %s: %s", path, error)
+        saved, splits = saved_meta(path)
+        if saved == meta:
+            logger.info("reusing the augmented codes in %s", path)
+            return splits
+        if saved is not None:
+            check_refit(path, saved, meta)
+    if args.augment == "umap" and importlib.util.find_spec("umap") is None:
+        raise SystemExit(UMAP_MISSING)
     if args.augment_input in ("raw", "deskewed"):
         images = load_mnist(None if args.data in (None, "raw") else args.data)
         if args.augment_input == "deskewed":

@@ -21,9 +21,11 @@ import numpy as np
 
 from train.core.config import MnistRun
 from train.core.mnist_data import MnistData
+from train.core.run_folder import differences
 
 logger = logging.getLogger(__name__)
 EMBEDDING_FIELDS = ("augment", "coordinates", "bits", "supervised", "augment_input")
+RECORDED_FIELDS = ("digits", "embedding", "codes")  # what `trained_on` records and `check_member` compares
 
 
 def fingerprint(data: MnistData) -> str:
@@ -47,7 +49,8 @@ def check_member(folder: str, seed: int, wanted: dict[str, Any]) -> None:
     """Refuse the member in `folder` if its summary records other data than `wanted`.
 
     Raises:
-        SystemExit: names the first differing field with both values.
+        SystemExit: names every differing field with both values (compared as `--resume` compares a
+            checkpoint's settings: `train.core.run_folder.differences`).
     """
     path = os.path.join(folder, "summary.json")
     if not os.path.exists(path):
@@ -60,9 +63,10 @@ def check_member(folder: str, seed: int, wanted: dict[str, Any]) -> None:
     if recorded is None:
         logger.warning("seed %d in %s does not record what it was trained on (an older run): not checked", seed, folder)
         return
-    for field in ("digits", "embedding", "codes"):
-        if recorded.get(field) != wanted[field]:
-            raise SystemExit(
-                f"error: seed {seed} in {folder} was trained on {field} {recorded.get(field)!r}, this ensemble on "
-                f"{wanted[field]!r}; an ensemble averages members of the same data only (move that member away, or "
-                "--overwrite to train it again)")
+    different = differences({field: recorded.get(field) for field in RECORDED_FIELDS}, wanted)
+    if different:
+        there = ", ".join(f"{field} {old!r}" for field, (old, _) in different.items())
+        here = ", ".join(f"{field} {new!r}" for field, (_, new) in different.items())
+        raise SystemExit(
+            f"error: seed {seed} in {folder} was trained on {there}, this ensemble on {here}; an ensemble averages "
+            "members of the same data only (move that member away, or --overwrite to train it again)")
