@@ -22,9 +22,12 @@ the official test set for testing.
 
 Defaults: the paper's 0-vs-1 model, W=8, S=2, d=2, ord=2 (1212 parameters, 12 qubits
 with ancillas), Adam with gradient-norm clipping at 0.5, 50 images per digit per batch
-(each digit's images reshuffled every epoch), the proper loss -log p. The learning rate
-starts at 0.003 and decays (cosine) to 5 % of that over 1500 steps: the paper's constant
-0.005 diverged after about 350 steps here (docs/MNIST.md). When a validation loss exceeds
+(each digit's images reshuffled every epoch), the proper loss -log p. A warm start
+(`--warm-start 20`: 20 steps of minibatch L-BFGS, train.core.warm_start) takes the model
+off the chance-level plateau Adam sits on for 150-600 steps; Adam then starts from its
+best weights, its learning rate rising from 0 to 0.003 over 300 steps (`--lr-warmup`) and
+decaying (cosine) to 5 % over the next 1200: the paper's constant 0.005 diverged after
+about 350 steps here (docs/MNIST.md). When a validation loss exceeds
 3 times the best one (`--rollback`), the weights and optimizer state go back to the best
 validation's and the learning rate is halved. Every 10 steps the model is
 validated on a fixed, seeded subset of 200 validation images (for speed): loss, word
