@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import shlex
 import sys
 import time
@@ -76,7 +77,7 @@ from typing import Any, Sequence
 from data import mnist_augment
 from qrnn_tfq.training import OPTIMIZERS, minibatch_lbfgs
 from qrnn_tfq.training.lbfgs import DEFAULT_MEMORY
-from train.core import arguments, quiet, run_folder, runs
+from train.core import arguments, quiet, run_folder, runs, warm_start
 from train.core.config import MnistRun
 from train.core.mnist_data import CODES_FILE, parse_digits
 from train.core.mnist_train import default_folder, member_config, member_folder, train_and_score
@@ -245,7 +246,8 @@ def main(argv: Sequence[str] | None = None, callbacks: Sequence[Any] | None = No
         summary = train_and_score(run, out, command, start, distribution, callbacks)
     if not distribution.chief:
         return summary
-    results = ("summary.json", "history.csv", "training_curve.png", "confusion_matrix.png", CODES_FILE, *CHECKPOINTS)
+    results = ("summary.json", "history.csv", "training_curve.png", "confusion_matrix.png", CODES_FILE,
+               os.path.join(warm_start.FOLDER, ""), *CHECKPOINTS)
     if run.ensemble == 1:
         print(outputs_line(out, results), flush=True)
     else:

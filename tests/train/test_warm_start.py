@@ -61,9 +61,10 @@ class WeightsAtStart(tf.keras.callbacks.Callback):
         self.weights = [w.numpy() for w in self.model.weights_to_train]
 
 
-def test_a_warm_started_run_starts_from_the_warm_start_best_weights(tmp_path):
+def test_a_warm_started_run_starts_from_the_warm_start_best_weights(tmp_path, capsys):
     out, seen = tmp_path / "run", WeightsAtStart()
     summary = mnist.main([*TINY, "--warm-start", "3", "--out", str(out)], callbacks=[seen])
+    assert "warm-start/, checkpoints latest.npz and best.npz" in capsys.readouterr().out  # says where it wrote
     folder = out / warm_start.FOLDER
     warm_best = load_checkpoint(folder / BEST_CHECKPOINT)
     assert load_checkpoint(folder / LATEST_CHECKPOINT).step == 3
