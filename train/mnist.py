@@ -199,14 +199,14 @@ def fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
 def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> MnistRun:
     """`argv` parsed, checked and filled into the run's typed configuration; a combination
     of options that cannot run is a parser error."""
-    args = fill_defaults(arguments.check_run_arguments(parser, parser.parse_args(argv)))
+    given = parser.parse_args(argv)  # as typed: what the user asked for, before the defaults
+    args = fill_defaults(arguments.check_run_arguments(parser, given))
     if args.augment == "none" and (args.supervised or args.augment_input != "raw"):
         parser.error("--supervised and --augment-input need --augment pca or umap")
     if args.supervised and args.augment != "umap":
         parser.error("--supervised needs --augment umap")
     if args.lbfgs_line_search and args.lbfgs_keep_best:
         parser.error("--lbfgs-keep-best is for the fixed step: a line-searched step never raises the loss")
-    given = parser.parse_args(argv)
     if args.optimizer in ("lbfgs", MINIBATCH_LBFGS) and (given.warm_start or given.lr_warmup):
         parser.error(f"--warm-start and --lr-warmup start a first-order optimizer; --optimizer {args.optimizer} has "
                      "its own start")

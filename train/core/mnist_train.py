@@ -13,9 +13,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from qrnn_tfq.training import BEST_CHECKPOINT, LATEST_CHECKPOINT, QRNNSequenceModel, TrainingResult, load_checkpoint
-from qrnn_tfq.training.checkpoint import assign_arrays
+from qrnn_tfq.training import BEST_CHECKPOINT, LATEST_CHECKPOINT, QRNNSequenceModel, TrainingResult
 from train.core import mnist_members, runs
+from train.core.warm_start import start_from
 from train.core.config import MnistRun, run_data
 from train.core.mnist_data import BalancedBatches, MnistData
 from train.core.mnist_eval import label_distribution, plot_confusion, scores
@@ -64,8 +64,7 @@ def train_member(args: MnistRun, data: MnistData, seed: int, folder: str, distri
     model = trained.model
     best = os.path.join(folder, BEST_CHECKPOINT)
     if distribution.chief and os.path.exists(best):  # early stopping: score the weights of the best validation loss
-        for variable, array in zip(model.trainable_weights, load_checkpoint(best).model_weights):
-            variable.assign(array)
+        start_from(model, best)
     return model, trained.result, trained.resumed_from, trained.warm_start
 
 
@@ -75,7 +74,7 @@ def initial_weights(model: QRNNSequenceModel, source: str, seed: int, ensemble: 
     if os.path.isdir(source):
         path = os.path.join(source, BEST_CHECKPOINT) if ensemble == 1 else os.path.join(source, f"seed{seed}", BEST_CHECKPOINT)
     try:
-        assign_arrays(list(model.trainable_weights), load_checkpoint(path).model_weights, "model weights", path)
+        start_from(model, path)
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: --init-from {source!r}: {error}") from error
     logger.info("initial weights from %s", path)

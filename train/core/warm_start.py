@@ -20,6 +20,7 @@ import os
 from typing import Any, Mapping
 
 from qrnn_tfq.training import BEST_CHECKPOINT, load_checkpoint, minibatch_lbfgs
+from qrnn_tfq.training.checkpoint import Checkpoint
 from qrnn_tfq.training.checkpoint import assign_arrays
 from train.core import run_folder
 from train.core.config import RunConfig
@@ -49,13 +50,27 @@ def warm_start_config(config: Mapping[str, Any], warm: RunConfig) -> dict[str, A
     return {**config, **warm.to_dict()}
 
 
+def start_from(model: Any, path: str) -> Checkpoint:
+    """Set `model`'s trainable weights to those of the checkpoint at `path` and return it (the
+    warm start's best, `--init-from`'s, the best validation's for scoring).
+
+    Raises:
+        FileNotFoundError, ValueError: no checkpoint there, an unreadable one, or weights of
+            other shapes (the callers say which run they wanted).
+    """
+    checkpoint = load_checkpoint(path)
+    assign_arrays(list(model.trainable_weights), checkpoint.model_weights, "model weights", path)
+    return checkpoint
+
+
+def _summary(folder: str, best: Checkpoint) -> dict[str, Any]:
+    return {"folder": folder, "best_step": best.step, "best_validation_loss": best.best_validation_loss}
+
+
 def warm_summary(folder: str) -> dict[str, Any] | None:
     """What a member's summary reports of its warm start in `folder` (None if it has none)."""
     path = os.path.join(folder, BEST_CHECKPOINT)
-    if not os.path.exists(path):
-        return None
-    best = load_checkpoint(path)
-    return {"folder": folder, "best_step": best.step, "best_validation_loss": best.best_validation_loss}
+    return _summary(folder, load_checkpoint(path)) if os.path.exists(path) else None
 
 
 def load_warm_weights(model: Any, folder: str) -> dict[str, Any]:
@@ -63,8 +78,6 @@ def load_warm_weights(model: Any, folder: str) -> dict[str, Any]:
     `warm_summary`."""
     path = os.path.join(folder, BEST_CHECKPOINT)
     try:
-        best = load_checkpoint(path)
+        return _summary(folder, start_from(model, path))
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: the warm start left no usable {path}: {error}") from error
-    assign_arrays(list(model.trainable_weights), best.model_weights, "model weights", path)
-    return warm_summary(folder)

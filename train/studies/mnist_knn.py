@@ -44,14 +44,15 @@ def reference_accuracies(codes: dict[str, np.ndarray], bits: int, neighbours: in
                          classifier: str = "knn") -> dict[str, Any]:
     """Validation and test accuracy (and test errors) of a classifier fitted on the training
     codes cut to `bits` bits."""
-    shift, extra = 8 - bits, {}
+    extra = {}
     if classifier == "cells":
-        wrong = {}
+        cells, wrong = training_cells(codes, bits), {}
         for split in ("validation", "test"):
-            predicted, backed_off = cell_majority(codes, bits, split)
+            predicted, backed_off = predict_cells(cells, codes[f"{split}_codes"], bits)
             wrong[split] = predicted != codes[f"{split}_labels"]
         extra = {"backed_off": backed_off, "cap": cell_cap(codes["test_codes"], codes["test_labels"], bits)}
     else:
+        shift = 8 - bits
         model = KNeighborsClassifier(neighbours) if classifier == "knn" else LogisticRegression(max_iter=5000)
         model.fit(codes["train_codes"] >> shift, codes["train_labels"])
         wrong = {split: model.predict(codes[f"{split}_codes"] >> shift) != codes[f"{split}_labels"]
@@ -76,24 +77,37 @@ def cell_counts(keys: np.ndarray, labels: np.ndarray, classes: np.ndarray) -> tu
     return cells, counts
 
 
-def cell_majority(codes: dict[str, np.ndarray], bits: int, split: str) -> tuple[np.ndarray, float]:
-    """The code-cell majority prediction for `split`'s images (see the module docstring) and
-    the share of them whose cell held no training image at `bits` bits (backed off)."""
+def training_cells(codes: dict[str, np.ndarray], bits: int) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """The classes and, for every resolution from `bits` down to 0 bits, the training images'
+    cells and class counts (`cell_counts`): what the code-cell majority looks up."""
     classes = np.unique(codes["train_labels"])
-    queries = codes[f"{split}_codes"]
+    return classes, [cell_counts(cell_keys(codes["train_codes"], level), codes["train_labels"], classes)
+                     for level in range(bits, -1, -1)]  # level 0: one cell, the majority of all training images
+
+
+def predict_cells(cells: tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]], queries: np.ndarray,
+                  bits: int) -> tuple[np.ndarray, float]:
+    """The code-cell majority of `queries` from `training_cells` (see the module docstring) and
+    the share of them whose cell held no training image at `bits` bits (backed off)."""
+    classes, levels = cells
     predicted = np.full(len(queries), -1, dtype=np.int64)
-    for level in range(bits, -1, -1):  # level 0: one cell, the majority of all training images
-        cells, counts = cell_counts(cell_keys(codes["train_codes"], level), codes["train_labels"], classes)
+    backed_off = 0.0
+    for level, (keys_seen, counts) in zip(range(bits, -1, -1), levels):
         open_ = np.flatnonzero(predicted < 0)
         keys = cell_keys(queries[open_], level)
-        where = np.minimum(np.searchsorted(cells, keys), len(cells) - 1)
-        found = cells[where] == keys
+        where = np.minimum(np.searchsorted(keys_seen, keys), len(keys_seen) - 1)
+        found = keys_seen[where] == keys
         predicted[open_[found]] = classes[counts[where[found]].argmax(axis=1)]  # argmax: the smallest label on ties
-        if level == bits:
-            backed_off = 1.0 - float(np.mean(found)) if len(queries) else 0.0
+        if level == bits and len(queries):
+            backed_off = 1.0 - float(np.mean(found))
         if (predicted >= 0).all():
             break
     return predicted, backed_off
+
+
+def cell_majority(codes: dict[str, np.ndarray], bits: int, split: str) -> tuple[np.ndarray, float]:
+    """The code-cell majority prediction for `split`'s images and the share backed off (`predict_cells`)."""
+    return predict_cells(training_cells(codes, bits), codes[f"{split}_codes"], bits)
 
 
 def cell_cap(codes: np.ndarray, labels: np.ndarray, bits: int) -> float:
